@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+DEMO_DVO_DIR = "demo-dvo"
+
+
+def _prepare_database() -> str:
+    """The LightcurveDB URL (embedded server when LCDB_DATABASE_URL is unset), schema at head, Dagster home."""
+    from lcdb_pipeline.instance import prepare_dagster_home
+    from lcdb_schema.database import database_url
+    from lcdb_schema.migrations import upgrade_database
+
+    url = database_url()
+    upgrade_database(url)
+    prepare_dagster_home(url)
+    return url
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -16,21 +32,124 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_report(report) -> None:
+    for outcome in report.regions:
+        if outcome.success:
+            m = outcome.metadata
+            print(f"  {outcome.region}: {m.get('catalog tables', 0)} tables, {m.get('measured objects', 0)} targets, "
+                  f"{m.get('measurements', 0)} measurements ({m.get('duplicates dropped', 0)} duplicates dropped), "
+                  f"{outcome.seconds:.1f} s")
+            for check in outcome.failed_checks:
+                print(f"  {outcome.region}: asset check FAILED: {check}", file=sys.stderr)
+        else:
+            for error in outcome.errors:
+                print(f"error: region {outcome.region}: {error}", file=sys.stderr)
+    for error in report.reference_errors:
+        print(f"error: reference data: {error}", file=sys.stderr)
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.runner import load_regions
+
+    root = Path(args.dvo_root)
+    if not root.is_dir():
+        print(f"error: DVO root {root} is not a directory", file=sys.stderr)
+        return 2
+    _prepare_database()
+    report = load_regions(root, args.region or None, progress=lambda m: print(m, flush=True))
+    _print_report(report)
+    return 0 if report.success else 1
+
+
+def _table_counts(url: str) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from lcdb_schema.database import make_engine
+
+    tables = ("mission", "instrument", "target", "observation", "data_set", "target_specific_time",
+              "quality_flag_array")
+    with make_engine(url).connect() as conn:
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.instance import lcdb_home
+    from lcdb_pipeline.runner import load_regions
+    from lcdb_pipeline.synth import generate
+    from lcdb_schema.database import redact_url
+
+    home = lcdb_home()
+    url = _prepare_database()
+    print(f"LightcurveDB: {redact_url(url)}")
+    dvo_root = home / DEMO_DVO_DIR
+    if not (dvo_root / "SkyTable.fits").exists():
+        print(f"writing a synthetic DVO database ({args.scale}) to {dvo_root} …", flush=True)
+        generate(dvo_root, scale=args.scale, seed=args.seed)
+    report = load_regions(dvo_root, progress=lambda m: print(m, flush=True))
+    _print_report(report)
+    print("\nLightcurveDB now holds:")
+    for table, count in _table_counts(url).items():
+        print(f"  {table:22s} {count:>10,d}")
+    print(f"\nOpen the Dagster UI on this instance:  lcdb ui     (then http://127.0.0.1:3000)\n"
+          f"Everything lives in {home} (remove it to start over).")
+    return 0 if report.success else 1
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.instance import lcdb_home
+
+    _prepare_database()
+    demo_root = lcdb_home() / DEMO_DVO_DIR
+    if not os.environ.get("LCDB_DVO_ROOT") and (demo_root / "SkyTable.fits").exists():
+        os.environ["LCDB_DVO_ROOT"] = str(demo_root)
+    command = ["dagster", "dev", "-m", "lcdb_pipeline.definitions", "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {os.environ['DAGSTER_HOME']})", flush=True)
+    os.execvp(command[0], command)
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lcdb", description="DVO databases into LightcurveDB")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="synthetic DVO database → LightcurveDB through the Dagster job")
+    demo.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=_cmd_demo)
+
+    load = sub.add_parser("load", help="load a DVO database (all populated regions, or --region ...)")
+    load.add_argument("dvo_root", help="directory holding SkyTable.fits, Photcodes.dat, Images.dat")
+    load.add_argument("--region", action="append", help="region directory to load (repeatable), e.g. n0000")
+    load.set_defaults(func=_cmd_load)
+
+    ui = sub.add_parser("ui", help="the Dagster UI on the lcdb instance and database")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_cmd_ui)
 
     db = sub.add_parser("db", help="LightcurveDB schema management")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="bring the database schema to the current migration").set_defaults(
         func=_cmd_db_upgrade
     )
+    # `lcdb synth` is registered by the DVO generator module.
+    from lcdb_pipeline.synth import add_synth_command
+
+    add_synth_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line for the operator, never a password
+        from lcdb_pipeline.errors import describe_error
+
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,276 @@
+"""Writing mapped DVO data into LightcurveDB (PostgreSQL). Knows SQL; knows nothing of FITS or Dagster.
+
+- Reference data (mission, catalog, instruments, processing groups) is upserted by natural key, so ids stay.
+- Each catalog table is replaced in ONE transaction, under a transaction-scoped advisory lock on its name:
+  targets upserted, observations upserted (ids kept), their old product rows deleted, new rows streamed by
+  binary COPY. A crash at any point leaves the table fully old; two writers of one table queue, not interleave.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from lcdb_pipeline.copy_binary import Field, copy_rows
+from lcdb_pipeline.mapping import PROCESSING_GROUPS, TableMapping
+from lcdb_schema import (
+    DBFlagsArray,
+    DetrendingMethod,
+    DVOObservation,
+    Instrument,
+    Mission,
+    MissionCatalog,
+    PhotFlagsArray,
+    PhotometricSource,
+    ProcessingGroup,
+)
+
+#: First key of every advisory lock lcdb takes (the second is hashtext of the catalog table name).
+ADVISORY_LOCK_NAMESPACE = 0x1CDB
+
+PHOT_FLAGS_TYPE = PhotFlagsArray.__mapper_args__["polymorphic_identity"]
+DB_FLAGS_TYPE = DBFlagsArray.__mapper_args__["polymorphic_identity"]
+DVO_OBSERVATION_TYPE = DVOObservation.__mapper_args__["polymorphic_identity"]
+
+PHOTOMETRIC_SOURCES = {
+    "psf": "PSF-fit magnitude (DVO MAG)",
+    "aperture": "Aperture magnitude (DVO M_APER)",
+}
+DETRENDING_METHODS = {
+    "instrumental": "As measured: instrumental magnitudes, no calibration applied",
+    "relphot": "Calibrated with the IPP PhotRel relation (zero point, airmass, C_LAM, M_CAL, M_FLAT; "
+    "no colour terms)",
+}
+
+
+@dataclass(frozen=True)
+class MissionSpec:
+    """How the DVO database is named in LightcurveDB and its time system (DVO time: unix seconds, UTC)."""
+
+    mission_name: str
+    catalog_name: str
+    time_format_name: str
+    description: str = "Pan-STARRS IPP DVO database"
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """One instrument row: a camera (root) or a chip (child of its camera), with photcode properties."""
+
+    name: str
+    parent: str | None
+    properties: dict
+
+
+@dataclass(frozen=True)
+class ReferenceIds:
+    """Ids a region load needs, looked up once per run."""
+
+    catalog_id: int
+    camera_ids: Mapping[str, uuid.UUID]
+    processing_group_ids: tuple[int, ...]  # in PROCESSING_GROUPS order
+
+
+@dataclass
+class TableLoadStats:
+    catalog_table: str
+    observations: int = 0
+    targets: int = 0
+    datasets: int = 0
+    target_specific_times: int = 0
+    quality_flag_arrays: int = 0
+    bytes_copied: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.observations + self.datasets + self.target_specific_times + self.quality_flag_arrays
+
+
+@dataclass
+class ReferenceStats:
+    instruments: int = 0
+    processing_groups: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def upsert_reference(
+    engine: sa.Engine, mission: MissionSpec, instruments: Iterable[InstrumentSpec]
+) -> ReferenceStats:
+    """Mission, catalog, instrument tree and processing groups, idempotently (ids kept on re-run)."""
+    stats = ReferenceStats()
+    with engine.begin() as conn:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_NAMESPACE, 0)))
+        mission_id = conn.execute(
+            insert(Mission.__table__)
+            .values(
+                id=uuid.uuid4(), name=mission.mission_name, description=mission.description,
+                time_unit="s", time_epoch=2440587.5, time_epoch_scale="utc", time_epoch_format="jd",
+                time_format_name=mission.time_format_name,
+            )
+            .on_conflict_do_update(index_elements=["name"], set_={"time_format_name": mission.time_format_name})
+            .returning(Mission.__table__.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(MissionCatalog.__table__)
+            .values(host_mission_id=mission_id, name=mission.catalog_name,
+                    description=f"Objects of the {mission.mission_name} DVO database; name = CAT_ID·2³² + OBJ_ID")
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        instruments = list(instruments)
+        ids: dict[str, uuid.UUID] = {}
+        for spec in sorted(instruments, key=lambda s: s.parent is not None):  # roots first
+            parent_id = ids[spec.parent] if spec.parent else None
+            ids[_instrument_key(spec.name, spec.parent)] = conn.execute(
+                insert(Instrument.__table__)
+                .values(id=uuid.uuid4(), name=spec.name, parent_id=parent_id, properties=spec.properties)
+                .on_conflict_do_update(
+                    index_elements=["parent_id", "name"], set_={"properties": spec.properties}
+                )
+                .returning(Instrument.__table__.c.id)
+            ).scalar_one()
+        stats.instruments = len(instruments)
+        for name, description in PHOTOMETRIC_SOURCES.items():
+            conn.execute(insert(PhotometricSource.__table__).values(name=name, description=description)
+                         .on_conflict_do_nothing(index_elements=["name"]))
+        for name, description in DETRENDING_METHODS.items():
+            conn.execute(insert(DetrendingMethod.__table__).values(name=name, description=description)
+                         .on_conflict_do_nothing(index_elements=["name"]))
+        for source, method in PROCESSING_GROUPS:
+            ps = conn.execute(sa.select(PhotometricSource.id).where(PhotometricSource.name == source)).scalar_one()
+            dm = conn.execute(sa.select(DetrendingMethod.id).where(DetrendingMethod.name == method)).scalar_one()
+            conn.execute(
+                insert(ProcessingGroup.__table__)
+                .values(name=f"{source}/{method}", description=f"{PHOTOMETRIC_SOURCES[source]}; "
+                        f"{DETRENDING_METHODS[method]}", photometric_source_id=ps, detrending_method_id=dm)
+                .on_conflict_do_nothing(index_elements=["photometric_source_id", "detrending_method_id"])
+            )
+        stats.processing_groups = len(PROCESSING_GROUPS)
+    return stats
+
+
+def _instrument_key(name: str, parent: str | None) -> str:
+    return name if parent is None else f"{parent}/{name}"
+
+
+class ReferenceDataMissing(RuntimeError):
+    """A region load found no mission/catalog/instrument rows: the reference asset has not run."""
+
+
+def reference_ids(engine: sa.Engine, mission: MissionSpec) -> ReferenceIds:
+    with engine.connect() as conn:
+        catalog_id = conn.execute(
+            sa.select(MissionCatalog.id).where(MissionCatalog.name == mission.catalog_name)
+        ).scalar_one_or_none()
+        if catalog_id is None:
+            raise ReferenceDataMissing(
+                f"catalog {mission.catalog_name!r} is not in LightcurveDB: materialize the reference assets first"
+            )
+        cameras = dict(conn.execute(sa.select(Instrument.name, Instrument.id).where(Instrument.parent_id.is_(None))).all())
+        groups = []
+        for source, method in PROCESSING_GROUPS:
+            groups.append(conn.execute(
+                sa.select(ProcessingGroup.id)
+                .join(PhotometricSource, ProcessingGroup.photometric_source_id == PhotometricSource.id)
+                .join(DetrendingMethod, ProcessingGroup.detrending_method_id == DetrendingMethod.id)
+                .where(PhotometricSource.name == source, DetrendingMethod.name == method)
+            ).scalar_one())
+    return ReferenceIds(catalog_id, cameras, tuple(groups))
+
+
+def load_table(engine: sa.Engine, mapping: TableMapping, refs: ReferenceIds) -> TableLoadStats:
+    """Replace everything LightcurveDB holds for one catalog table, atomically."""
+    started = time.perf_counter()
+    stats = TableLoadStats(mapping.catalog_table)
+    with engine.begin() as conn:
+        pg = conn.connection.driver_connection
+        cur = pg.cursor()
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (ADVISORY_LOCK_NAMESPACE, mapping.catalog_table))
+
+        names = np.unique(np.concatenate([b._source.names[b.objects] for b in mapping.blocks] or [np.zeros(0, np.int64)]))
+        target_ids = _upsert_targets(cur, refs.catalog_id, names)
+        stats.targets = int(names.size)
+
+        obs_ids = []
+        for block in mapping.blocks:
+            camera_id = refs.camera_ids.get(block.camera)
+            if camera_id is None:
+                raise ReferenceDataMissing(f"instrument {block.camera!r} is not in LightcurveDB: "
+                                           "re-materialize the reference assets (Photcodes changed?)")
+            cur.execute(
+                "INSERT INTO observation (type, cadence_reference, instrument_id, region, catalog_table, filter_name)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (catalog_table, instrument_id, filter_name)"
+                " DO UPDATE SET cadence_reference = EXCLUDED.cadence_reference, region = EXCLUDED.region"
+                " RETURNING id",
+                (DVO_OBSERVATION_TYPE, block.cadences_ms, camera_id, block.region, block.catalog_table,
+                 block.filter_name),
+            )
+            obs_ids.append(cur.fetchone()[0])
+        stats.observations = len(obs_ids)
+
+        # Observations of this table that no longer occur (a filter vanished) go, with their products.
+        cur.execute(
+            "DELETE FROM observation WHERE type = %s AND catalog_table = %s AND NOT (id = ANY(%s))",
+            (DVO_OBSERVATION_TYPE, mapping.catalog_table, obs_ids),
+        )
+        for product in ("data_set", "target_specific_time"):
+            cur.execute(f"DELETE FROM {product} WHERE observation_id = ANY(%s)", (obs_ids,))
+        cur.execute(
+            "DELETE FROM quality_flag_array WHERE observation_id = ANY(%s) AND type IN (%s, %s)",
+            (obs_ids, PHOT_FLAGS_TYPE, DB_FLAGS_TYPE),
+        )
+
+        for block, obs_id in zip(mapping.blocks, obs_ids):
+            for chunk in block.chunks():
+                n = chunk.target_names.size
+                tids = target_ids[np.searchsorted(names, chunk.target_names)]
+                for group_index, group_id in enumerate(refs.processing_group_ids):
+                    stats.bytes_copied += copy_rows(cur, "data_set", n, [
+                        Field("processing_group_id", "int4", group_id), Field("target_id", "int8", tids),
+                        Field("observation_id", "int4", obs_id),
+                        Field("values", "float8[]", chunk.values[group_index]),
+                        Field("errors", "float8[]", chunk.errors),
+                    ])
+                stats.datasets += n * len(refs.processing_group_ids)
+                stats.bytes_copied += copy_rows(cur, "target_specific_time", n, [
+                    Field("target_id", "int8", tids), Field("observation_id", "int4", obs_id),
+                    Field("barycentric_julian_dates", "float8[]", chunk.bjd),
+                ])
+                stats.target_specific_times += n
+                for flag_type, flags in ((PHOT_FLAGS_TYPE, chunk.phot_flags), (DB_FLAGS_TYPE, chunk.db_flags)):
+                    stats.bytes_copied += copy_rows(cur, "quality_flag_array", n, [
+                        Field("type", "text", flag_type), Field("observation_id", "int4", obs_id),
+                        Field("target_id", "int8", tids), Field("quality_flags", "int4[]", flags),
+                    ])
+                stats.quality_flag_arrays += 2 * n
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _upsert_targets(cur, catalog_id: int, names: np.ndarray) -> np.ndarray:
+    """Target ids aligned with the sorted unique `names`, inserting the new ones."""
+    if names.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS lcdb_stage_names (name int8) ON COMMIT DELETE ROWS")
+    copy_rows(cur, "lcdb_stage_names", names.size, [Field("name", "int8", names)])
+    cur.execute(
+        "INSERT INTO target (catalog_id, name) SELECT %s, s.name FROM lcdb_stage_names s"
+        " ORDER BY s.name ON CONFLICT (catalog_id, name) DO NOTHING",
+        (catalog_id,),
+    )
+    cur.execute(
+        "SELECT t.name, t.id FROM target t JOIN lcdb_stage_names s ON s.name = t.name"
+        " WHERE t.catalog_id = %s ORDER BY t.name",
+        (catalog_id,),
+    )
+    rows = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 2)
+    if not np.array_equal(rows[:, 0], names):
+        raise RuntimeError("target upsert returned a different set of names than was staged")
+    return rows[:, 1]

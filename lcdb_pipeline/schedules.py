@@ -1,0 +1,36 @@
+"""Schedule: re-ingest only the regions whose DVO files changed since their last successful load."""
+
+from __future__ import annotations
+
+from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+
+from lcdb_pipeline.assets import DATA_SET
+from lcdb_pipeline.fingerprint import region_fingerprint
+from lcdb_pipeline.jobs import load_regions_job
+from lcdb_pipeline.partitions import dvo_regions
+from lcdb_pipeline.resources import DVORootResource
+
+
+def changed_regions(context, dvo: DVORootResource) -> list[tuple[str, str]]:
+    """(region, fingerprint) of every known region whose files differ from its last loaded data version."""
+    changed = []
+    for region in sorted(context.instance.get_dynamic_partitions(dvo_regions.name)):
+        fingerprint = region_fingerprint(dvo.region_path(region))
+        record = context.instance.get_latest_data_version_record(DATA_SET, partition_key=region)
+        loaded = None
+        if record is not None:
+            loaded = record.asset_materialization.tags.get("dagster/data_version") if record.asset_materialization else None
+        if loaded != fingerprint:
+            changed.append((region, fingerprint))
+    return changed
+
+
+@schedule(job=load_regions_job, cron_schedule="0 * * * *", execution_timezone="UTC",
+          description="Hourly: reload the regions whose .cpt/.cpm/.cps/.cpn files changed.")
+def changed_regions_schedule(context: ScheduleEvaluationContext, dvo: DVORootResource):
+    if not dvo.root:
+        return SkipReason("LCDB_DVO_ROOT is not set")
+    changed = changed_regions(context, dvo)
+    if not changed:
+        return SkipReason("no region changed since its last load")
+    return [RunRequest(partition_key=region, run_key=f"{region}-{fp}") for region, fp in changed]
