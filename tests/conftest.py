@@ -84,3 +84,18 @@ def database_url(pg_admin_url, request) -> str:
     url = create_database(pg_admin_url, request.module.__name__)
     yield url
     drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_admin_url):
+    """Factory: `make_database(label)` → URL of a new empty database, dropped at the end of the session."""
+    created: list[str] = []
+
+    def make(label: str) -> str:
+        url = create_database(pg_admin_url, label)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        drop_database(pg_admin_url, url)
