@@ -1,0 +1,94 @@
+"""The DVO extension: observations and quality flags of a DVO database (Pan-STARRS IPP and others).
+
+A DVO database splits the sky into regions, each holding catalog tables of objects and their measurements.
+LightcurveDB rows made from it use these subclasses (see docs/schema.md and DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lcdb_schema.observation import Observation
+from lcdb_schema.products import QualityFlagArray
+
+
+class DVOObservation(Observation):
+    """The measurements of one DVO catalog table taken by one camera in one filter.
+
+    One row per (catalog table, camera, filter): `catalog_table` is the table's SkyTable name
+    (``n0000/0148``), `region` its region directory (``n0000``), `filter_name` the filter (``g``, ``r``,
+    ...) and `instrument` the camera. `cadence_reference` holds the sorted distinct exposure times of the
+    group, in milliseconds since the unix epoch.
+
+    The three columns live in the shared ``observation`` table and are therefore nullable there, but they
+    are always set on DVO rows. ``(catalog_table, instrument_id, filter_name)`` is unique (rows of other
+    observation types have NULLs there and never collide).
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "dvo_observation"}
+
+    region: orm.Mapped[str | None] = orm.mapped_column(
+        use_existing_column=True, comment="DVO region directory, e.g. n0000"
+    )
+    catalog_table: orm.Mapped[str | None] = orm.mapped_column(
+        use_existing_column=True, comment="DVO catalog table (SkyTable name), e.g. n0000/0148"
+    )
+    filter_name: orm.Mapped[str | None] = orm.mapped_column(
+        use_existing_column=True, comment="Filter of the measurements, e.g. g"
+    )
+
+
+# A single-table subclass cannot carry __table_args__: the constraint goes on the shared table.
+Observation.__table__.append_constraint(sa.UniqueConstraint("catalog_table", "instrument_id", "filter_name"))
+
+
+class _UnsignedFlagsMixin:
+    """Bit helpers for 32-bit flag words stored as int32 but meant as uint32."""
+
+    @property
+    def unsigned(self) -> npt.NDArray[np.uint32]:
+        """The flag words as uint32 (a view, no copy)."""
+        return np.asarray(self.quality_flags, dtype=np.int32).view(np.uint32)  # type: ignore[attr-defined]
+
+    def mask(self, bits: int) -> npt.NDArray[np.bool_]:
+        """Per cadence: is any of `bits` set? `bits` is taken as unsigned (``0x80000000`` works)."""
+        if not 0 <= bits <= 0xFFFFFFFF:
+            raise ValueError(f"bits must be a 32-bit unsigned mask, got {bits:#x}")
+        return (self.unsigned & np.uint32(bits)) != 0
+
+    def bit(self, n: int) -> npt.NDArray[np.bool_]:
+        """Per cadence: is bit `n` (0 = least significant, 31 = most) set?"""
+        if not 0 <= n < 32:
+            raise ValueError(f"bit number must be in 0..31, got {n}")
+        return self.mask(1 << n)
+
+
+class PhotFlagsArray(_UnsignedFlagsMixin, QualityFlagArray):
+    """DVO ``PHOT_FLAGS`` of one target's measurements, one word per cadence (0 where it was not measured).
+
+    In the IPP, PHOT_FLAGS are the flags "supplied by the photometry program": the quality bits the IPP
+    reduction (psphot) sets on each detection -- saturation, defects, blends, poor PSF fits, ... -- copied
+    into the ``.cpm`` measurement table. Which bits mean bad astrometry or photometry is camera-specific: the
+    photcode's ``ASTROM_BAD_MASK``, ``ASTROM_POOR_MASK`` and ``PHOTOM_BAD_MASK`` (kept in the instrument's
+    `properties`) say, e.g. ``flags.mask(photom_bad_mask)``.
+
+    The words are unsigned in DVO and stored as their int32 bit pattern: use `unsigned`, `mask` and `bit`.
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "dvo_phot_flags"}
+
+
+class DBFlagsArray(_UnsignedFlagsMixin, QualityFlagArray):
+    """DVO ``DB_FLAGS`` of one target's measurements, one word per cadence (0 where it was not measured).
+
+    In the IPP, DB_FLAGS are the flags "supplied by analysis in database": set on each measurement by DVO's
+    own calibration programs (relphot, relastro ...), e.g. whether the measurement was used in or rejected
+    from the object's average photometry or astrometry.
+
+    The words are unsigned in DVO and stored as their int32 bit pattern: use `unsigned`, `mask` and `bit`.
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "dvo_db_flags"}

@@ -1,0 +1,371 @@
+"""Column types: PostgreSQL arrays as numpy arrays, and file paths as `pathlib.Path`.
+
+Lightcurves are long arrays (10^3-10^5 cadences, billions of rows), so nothing here touches elements one by
+one in Python:
+
+* writing: a psycopg 3 binary `Dumper` for `numpy.ndarray` builds PostgreSQL's binary array format with numpy
+  (a header, then one ``(int32 length, value)`` big-endian record per element, made by a structured array's
+  ``tobytes()``);
+* reading: psycopg `Loader`s for ``float8[]``, ``int8[]`` and ``int4[]`` decode text (split + ``astype``) and
+  binary (``np.frombuffer`` of the same structured dtype) results straight into numpy.
+
+The adapters are per connection: `lcdb_schema.database.make_engine` installs them on every connection it
+opens (`install_numpy_adapters` does it for any other engine). Without them the array columns still work,
+through psycopg's generic list adaptation, only slower.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from psycopg import abc as pg_abc
+from psycopg.adapt import Dumper, Loader, PyFormat
+from psycopg.pq import Format
+from sqlalchemy.dialects import postgresql
+
+__all__ = [
+    "Float64Array",
+    "Int64Array",
+    "Int32Array",
+    "IntList",
+    "NumpyArray",
+    "PathType",
+    "install_numpy_adapters",
+    "register_numpy_adapters",
+]
+
+# PostgreSQL type oids (pg_type.dat): element oid, array oid, element size in bytes.
+_PG_TYPES: dict[str, tuple[int, int, int]] = {
+    # numpy dtype.str (big-endian) -> (element oid, array oid, size)
+    ">f8": (701, 1022, 8),  # float8
+    ">f4": (700, 1021, 4),  # float4
+    ">i8": (20, 1016, 8),  # int8
+    ">i4": (23, 1007, 4),  # int4
+    ">i2": (21, 1005, 2),  # int2
+    "|b1": (16, 1000, 1),  # bool
+}
+_ARRAY_OID_TO_DTYPE: dict[int, np.dtype] = {
+    1022: np.dtype(np.float64),
+    1016: np.dtype(np.int64),
+    1007: np.dtype(np.int32),
+}
+_INT32_MIN, _UINT32_MAX = -(2**31), 2**32 - 1
+
+
+# --------------------------------------------------------------------------------------------------------
+# psycopg adapters
+# --------------------------------------------------------------------------------------------------------
+
+
+def _wire_dtype(array: np.ndarray) -> str:
+    """The big-endian dtype an array is sent as; refuses types PostgreSQL has no signed equivalent for."""
+    kind, size = array.dtype.kind, array.dtype.itemsize
+    if kind == "f" and size in (2, 4, 8):
+        return ">f8" if size == 8 else ">f4"  # float16 goes out as float4
+    if kind == "i":
+        return {1: ">i2", 2: ">i2", 4: ">i4", 8: ">i8"}[size]
+    if kind == "u" and size <= 2:
+        return ">i2" if size == 1 else ">i4"  # fits the next signed type
+    if kind == "b":
+        return "|b1"
+    raise TypeError(
+        f"cannot send a numpy array of dtype {array.dtype} to PostgreSQL: convert it to a signed integer, "
+        "float or bool dtype first (for a uint32 bit pattern: `array.view(np.int32)`)"
+    )
+
+
+class _NDArrayBinaryDumper(Dumper):
+    """Dumps a numpy array as a PostgreSQL array in binary format; the array type follows the dtype."""
+
+    format = Format.BINARY
+    _wire: str | None = None
+
+    def get_key(self, obj: np.ndarray, format: PyFormat) -> pg_abc.DumperKey:
+        return (self.cls, _wire_dtype(obj))
+
+    def upgrade(self, obj: np.ndarray, format: PyFormat) -> Dumper:
+        wire = _wire_dtype(obj)
+        dumper = _NDArrayBinaryDumper(self.cls)
+        dumper._wire = wire
+        dumper.oid = _PG_TYPES[wire][1]
+        return dumper
+
+    def dump(self, obj: np.ndarray) -> bytes:
+        wire = self._wire or _wire_dtype(obj)
+        return dump_array_binary(obj, wire)
+
+
+def dump_array_binary(array: np.ndarray, wire: str | None = None) -> bytes:
+    """PostgreSQL's binary array format (``array_send``) for a numpy array, built without Python loops.
+
+    Layout: int32 ndim, int32 has-nulls (0), int32 element oid, then per dimension (int32 size, int32 lower
+    bound 1), then per element (int32 byte length, value), all big-endian. Also usable for binary COPY.
+    """
+    wire = wire or _wire_dtype(array)
+    elem_oid, _, size = _PG_TYPES[wire]
+    if array.ndim == 0:
+        raise ValueError("cannot store a 0-d numpy array as a PostgreSQL array")
+    if array.size == 0:
+        # PostgreSQL has one empty array, with no dimensions.
+        return np.array([0, 0, elem_oid], dtype=">i4").tobytes()
+    header = np.empty(3 + 2 * array.ndim, dtype=">i4")
+    header[:3] = (array.ndim, 0, elem_oid)
+    header[3::2] = array.shape
+    header[4::2] = 1
+    body = np.empty(array.size, dtype=[("length", ">i4"), ("value", wire)])
+    body["length"] = size
+    body["value"] = array.reshape(-1)  # C order is PostgreSQL's element order
+    return header.tobytes() + body.tobytes()
+
+
+def _load_binary(data: pg_abc.Buffer, dtype: np.dtype) -> np.ndarray:
+    ndim, has_nulls, _elem_oid = np.frombuffer(data, dtype=">i4", count=3)
+    if ndim == 0:
+        return np.empty(0, dtype=dtype)
+    dims = np.frombuffer(data, dtype=">i4", count=2 * ndim, offset=12)[::2]
+    shape = tuple(int(d) for d in dims)
+    offset = 12 + 8 * int(ndim)
+    if has_nulls:
+        return _load_binary_with_nulls(data, dtype, shape, offset)
+    records = np.frombuffer(
+        data, dtype=[("length", ">i4"), ("value", dtype.newbyteorder(">"))], count=int(np.prod(shape)), offset=offset
+    )
+    if (records["length"] != dtype.itemsize).any():
+        raise ValueError(f"unexpected element size in a PostgreSQL {dtype} array")
+    return records["value"].astype(dtype).reshape(shape)
+
+
+def _load_binary_with_nulls(data: pg_abc.Buffer, dtype: np.dtype, shape: tuple[int, ...], offset: int) -> np.ndarray:
+    # Rare (LightcurveDB never writes NULL elements): walk the records; NULL becomes NaN for floats.
+    if dtype.kind != "f":
+        raise ValueError(f"a PostgreSQL {dtype} array holds NULL elements, which a numpy {dtype} array cannot")
+    buf = memoryview(data)
+    out = np.empty(int(np.prod(shape)), dtype=dtype)
+    big = dtype.newbyteorder(">")
+    for i in range(out.size):
+        (length,) = np.frombuffer(buf, dtype=">i4", count=1, offset=offset)
+        offset += 4
+        if length < 0:
+            out[i] = np.nan
+        else:
+            out[i] = np.frombuffer(buf, dtype=big, count=1, offset=offset)[0]
+            offset += int(length)
+    return out.reshape(shape)
+
+
+_TEXT_BOUNDS = re.compile(r"^\[[-\d:\[\]]+\]=")
+
+
+def _load_text(data: pg_abc.Buffer, dtype: np.dtype) -> np.ndarray:
+    text = bytes(data).decode("ascii")
+    text = _TEXT_BOUNDS.sub("", text)  # arrays with non-default lower bounds: "[0:2]={...}"
+    if text == "{}":
+        return np.empty(0, dtype=dtype)
+    if text.startswith("{{"):
+        return _load_text_nd(text, dtype)
+    items = np.array(text[1:-1].split(","))
+    if dtype.kind == "f":
+        nulls = items == "NULL"
+        if nulls.any():
+            items[nulls] = "nan"
+        # numpy parses NaN/Infinity/-Infinity like float() does
+        return items.astype(dtype)
+    if (items == "NULL").any():
+        raise ValueError(f"a PostgreSQL {dtype} array holds NULL elements, which a numpy {dtype} array cannot")
+    return items.astype(dtype)
+
+
+def _load_text_nd(text: str, dtype: np.dtype) -> np.ndarray:
+    # Multi-dimensional arrays never come from LightcurveDB columns; parse them the simple way.
+    nested = json.loads(text.replace("{", "[").replace("}", "]").replace("NULL", "NaN"))
+    return np.array(nested, dtype=dtype)
+
+
+def _make_loaders(array_oid: int, dtype: np.dtype) -> tuple[type[Loader], type[Loader]]:
+    class TextLoader(Loader):
+        format = Format.TEXT
+
+        def load(self, data: pg_abc.Buffer) -> np.ndarray:
+            return _load_text(data, dtype)
+
+    class BinaryLoader(Loader):
+        format = Format.BINARY
+
+        def load(self, data: pg_abc.Buffer) -> np.ndarray:
+            return _load_binary(data, dtype)
+
+    name = {np.float64: "Float8", np.int64: "Int8", np.int32: "Int4"}[dtype.type]
+    TextLoader.__name__ = TextLoader.__qualname__ = f"Numpy{name}ArrayTextLoader"
+    BinaryLoader.__name__ = BinaryLoader.__qualname__ = f"Numpy{name}ArrayBinaryLoader"
+    return TextLoader, BinaryLoader
+
+
+_LOADERS = {oid: _make_loaders(oid, dtype) for oid, dtype in _ARRAY_OID_TO_DTYPE.items()}
+
+
+def register_numpy_adapters(context: pg_abc.AdaptContext) -> None:
+    """Install the numpy array dumper and the float8[]/int8[]/int4[] loaders on a psycopg connection
+    (or cursor, or `AdaptersMap`). After this, such arrays are returned as numpy arrays by every query
+    on that connection, not only through the ORM."""
+    adapters = context.adapters
+    adapters.register_dumper(np.ndarray, _NDArrayBinaryDumper)
+    for oid, (text_loader, binary_loader) in _LOADERS.items():
+        adapters.register_loader(oid, text_loader)
+        adapters.register_loader(oid, binary_loader)
+
+
+def install_numpy_adapters(engine: sa.engine.Engine) -> sa.engine.Engine:
+    """Make every connection `engine` opens (psycopg 3 driver) use the numpy adapters; returns `engine`.
+
+    Connections already in the engine's pool are disposed of, so none misses the adapters."""
+    if engine.dialect.driver != "psycopg":
+        raise ValueError(f"numpy adapters need the psycopg (3) driver, not {engine.dialect.driver!r}")
+    if not sa.event.contains(engine, "connect", _on_connect):
+        sa.event.listen(engine, "connect", _on_connect)
+        engine.dispose()
+    return engine
+
+
+def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    register_numpy_adapters(dbapi_connection)
+
+
+# --------------------------------------------------------------------------------------------------------
+# SQLAlchemy types
+# --------------------------------------------------------------------------------------------------------
+
+
+class NumpyArray(sa.types.TypeDecorator):
+    """A one-dimensional PostgreSQL array read and written as a numpy array of a fixed dtype.
+
+    Values are converted with numpy as a whole (``np.asarray``): numpy arrays and plain lists are accepted.
+    The bind and result processors of `postgresql.ARRAY` are bypassed on purpose: they walk the elements in
+    Python, which is what the psycopg numpy adapters avoid.
+    """
+
+    impl = postgresql.ARRAY(sa.Double)
+    cache_ok = True
+    dtype: np.dtype = np.dtype(np.float64)
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        convert = self.to_numpy
+
+        def process(value: Any) -> np.ndarray | None:
+            return None if value is None else convert(value)
+
+        return process
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        dtype = self.dtype
+
+        def process(value: Any) -> np.ndarray | None:
+            # already an array of `dtype` when the adapters are installed (no copy then)
+            return None if value is None else np.asarray(value, dtype=dtype)
+
+        return process
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        """`value` as a contiguous 1-d array of this column's dtype (raises if it does not fit)."""
+        array = np.asarray(value)
+        if array.dtype == self.dtype:
+            out = array
+        elif array.size == 0:
+            out = array.astype(self.dtype)
+        elif self.dtype.kind in "iu" and array.dtype.kind in "iu":
+            out = self._convert_integers(array)
+        elif self.dtype.kind == "f" and array.dtype.kind in "iuf":
+            out = array.astype(self.dtype)
+        else:
+            raise TypeError(f"cannot store an array of {array.dtype} in a {self.dtype} array column")
+        if out.ndim != 1:
+            raise ValueError(f"expected a one-dimensional array, got shape {out.shape}")
+        return np.ascontiguousarray(out)
+
+    def _convert_integers(self, array: np.ndarray) -> np.ndarray:
+        info = np.iinfo(self.dtype)
+        if np.can_cast(array.dtype, self.dtype, casting="safe"):
+            return array.astype(self.dtype)
+        lo, hi = array.min(), array.max()
+        if lo >= info.min and hi <= info.max:
+            return array.astype(self.dtype)
+        raise ValueError(f"values [{lo}, {hi}] do not fit a {self.dtype} array column")
+
+
+class Float64Array(NumpyArray):
+    """``float8[]`` as ``numpy.float64``: fluxes, magnitudes, errors, Julian dates. NaN and ±inf round-trip."""
+
+    impl = postgresql.ARRAY(sa.Double)
+    cache_ok = True
+    dtype = np.dtype(np.float64)
+
+
+class Int64Array(NumpyArray):
+    """``int8[]`` as ``numpy.int64``: cadence numbers / exposure times."""
+
+    impl = postgresql.ARRAY(sa.BigInteger)
+    cache_ok = True
+    dtype = np.dtype(np.int64)
+
+
+class Int32Array(NumpyArray):
+    """``int4[]`` as ``numpy.int32``: 32-bit flag words.
+
+    Flags are bit sets, often unsigned in the source (DVO's PHOT_FLAGS and DB_FLAGS are uint32): any value in
+    [-2**31, 2**32) is accepted and stored as its 32-bit pattern, so 0x80000000 and 0xFFFFFFFF survive.
+    Read back with ``array.view(np.uint32)`` to see them unsigned again.
+    """
+
+    impl = postgresql.ARRAY(sa.Integer)
+    cache_ok = True
+    dtype = np.dtype(np.int32)
+
+    def _convert_integers(self, array: np.ndarray) -> np.ndarray:
+        if array.dtype in (np.dtype(np.uint32), np.dtype(np.int32)):
+            return array.view(np.int32)
+        if np.can_cast(array.dtype, np.int32, casting="safe"):
+            return array.astype(np.int32)
+        lo, hi = int(array.min()), int(array.max())
+        if lo < _INT32_MIN or hi > _UINT32_MAX:
+            raise ValueError(f"values [{lo}, {hi}] are not 32-bit flag words")
+        # wrap to the two's-complement pattern: 0xFFFFFFFF -> -1
+        return array.astype(np.int64).astype(np.uint32).view(np.int32)
+
+
+class IntList(sa.types.TypeDecorator):
+    """``int4[]`` as a plain ``list[int]``: short integer tuples such as FITS ``NAXISn`` values."""
+
+    impl = postgresql.ARRAY(sa.Integer)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> list[int] | None:
+        return None if value is None else [int(v) for v in value]
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> list[int] | None:
+        return None if value is None else np.asarray(value).astype(int).tolist()
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        # skip ARRAY's own processor; the ints go out as a list through psycopg's list dumper
+        process_param = self.process_bind_param
+        return lambda value: process_param(value, dialect)
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        process_value = self.process_result_value
+        return lambda value: process_value(value, dialect)
+
+
+class PathType(sa.types.TypeDecorator):
+    """A file-system path stored as text and exposed as `pathlib.Path`."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else str(pathlib.Path(value))
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> pathlib.Path | None:
+        return None if value is None else pathlib.Path(value)
