@@ -1,0 +1,102 @@
+"""Images.dat: one row per chip image (IMAGE_ID → TZERO, EXPTIME, PHOTCODE, NAME) and the ZERO_PT keyword."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from lcdb_pipeline.dvo.errors import DVOError, DVOWarning
+from lcdb_pipeline.dvo.fits import BinTable
+
+#: EXTNAMEs whose layout is known (IPP image-ps1-v1.d; image-ps1-v5-ld.d and a real PS1_V5_LOAD header)
+IMAGE_EXTNAMES = {"DVO_IMAGE_PS1_V1": "PS1_V1", "DVO_IMAGE_PS1_V5_LOAD": "PS1_V5_LOAD"}
+
+DEFAULT_ZERO_PT = 25.0
+
+
+@dataclass
+class ImageMatch:
+    """Images.dat values for many IMAGE_IDs: `row` is -1 and `exptime` NaN where an IMAGE_ID is unknown."""
+
+    row: np.ndarray  # int64
+    found: np.ndarray  # bool
+    exptime: np.ndarray  # float64 seconds, NaN when unknown
+    tzero: np.ndarray  # int64 unix seconds, -1 when unknown
+    photcode: np.ndarray  # uint16, 0 when unknown
+
+
+class Images:
+    """Images.dat as column arrays: `image_id` uint32, `tzero` int64 (unix s), `exptime` float32,
+    `photcode` uint16, `name` str; `zero_pt` from the primary header (default 25.0)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        t = BinTable(self.path)
+        if t.extname not in IMAGE_EXTNAMES:
+            raise DVOError(self.path, f"unknown EXTNAME {t.extname!r} for Images.dat (supported: "
+                                      f"{', '.join(sorted(IMAGE_EXTNAMES))})", key="EXTNAME")
+        self.extname = t.extname
+        self.format = IMAGE_EXTNAMES[t.extname]
+        zp = t.primary.get("ZERO_PT")
+        self.zero_pt = float(zp) if isinstance(zp, (int, float)) and not isinstance(zp, bool) else DEFAULT_ZERO_PT
+        self.header = dict(t.primary.values)
+        d = t.read([("IMAGE_ID", np.uint32, True), ("TZERO", np.int64, False), ("EXPTIME", np.float32, False),
+                    ("PHOTCODE", np.uint16, True), ("NAME", None, False)])
+        self.nbytes = t.header_bytes + t.data_bytes
+        self.image_id = d["IMAGE_ID"]
+        self.tzero = d["TZERO"]
+        self.exptime = d["EXPTIME"]
+        self.photcode = d["PHOTCODE"]
+        self.name = d["NAME"]
+        self._order = np.argsort(self.image_id, kind="stable")
+        self._sorted_ids = self.image_id[self._order]
+        dup = np.flatnonzero(self._sorted_ids[1:] == self._sorted_ids[:-1])
+        if dup.size:
+            row = int(self._order[dup[0] + 1])
+            raise DVOError(self.path, f"IMAGE_ID {int(self.image_id[row])} appears more than once", row=row,
+                           key="IMAGE_ID")
+
+    def __len__(self) -> int:
+        return int(self.image_id.size)
+
+    def rows_of(self, image_ids) -> np.ndarray:
+        """Rows (int64) of many IMAGE_IDs at once; -1 where an IMAGE_ID is not in Images.dat."""
+        ids = np.asarray(image_ids).astype(np.int64)
+        if self._sorted_ids.size == 0:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        pos = np.searchsorted(self._sorted_ids, ids)
+        pos_c = np.minimum(pos, self._sorted_ids.size - 1)
+        hit = self._sorted_ids[pos_c].astype(np.int64) == ids
+        return np.where(hit, self._order[pos_c], -1).astype(np.int64)
+
+    def lookup(self, image_ids, path: str | os.PathLike | None = None) -> ImageMatch:
+        """Images.dat values for many IMAGE_IDs. Unknown IMAGE_IDs are not an error: their exposure time
+        is NaN and a `DVOWarning` names them (and `path`, the file they came from)."""
+        rows = self.rows_of(image_ids)
+        found = rows >= 0
+        r = np.where(found, rows, 0)
+        if len(self):
+            exptime = np.where(found, self.exptime[r].astype(np.float64), np.nan)
+            tzero = np.where(found, self.tzero[r], -1)
+            photcode = np.where(found, self.photcode[r], 0).astype(np.uint16)
+        else:
+            exptime = np.full(rows.shape, np.nan)
+            tzero = np.full(rows.shape, -1, dtype=np.int64)
+            photcode = np.zeros(rows.shape, dtype=np.uint16)
+        if not found.all():
+            ids = np.asarray(image_ids).astype(np.int64)
+            missing = np.unique(ids[~found])
+            first = int(np.argmax(~found))
+            listed = ", ".join(str(int(m)) for m in missing[:10]) + (" …" if missing.size > 10 else "")
+            warnings.warn(DVOWarning(
+                f"{os.fspath(path) if path else '<measurements>'}: {int((~found).sum())} measurements (first at "
+                f"row {first}) have IMAGE_IDs not in {self.path}; their exposure time is unknown (NaN). "
+                f"Missing IMAGE_IDs ({missing.size}): {listed}"), stacklevel=2)
+        return ImageMatch(rows, found, exptime, tzero, photcode)
+
+    def exptime_of(self, image_ids, path: str | os.PathLike | None = None) -> np.ndarray:
+        """EXPTIME (float64 s) for many IMAGE_IDs; NaN plus a `DVOWarning` where an IMAGE_ID is unknown."""
+        return self.lookup(image_ids, path).exptime
