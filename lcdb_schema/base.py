@@ -60,11 +60,11 @@ class LCDBModel(orm.DeclarativeBase):
         for name in cls.__dict__.get("__annotations__", {}):
             if name not in cls.__dict__ and name in parent_table.c:
                 setattr(cls, name, orm.mapped_column(use_existing_column=True))
-        existing = set(parent_table.c.keys())
+        nullable_before = {column.key: column.nullable for column in parent_table.c}
         super().__init_subclass__(**kwargs)
         for column in parent_table.c:
-            if column.key not in existing:
-                column.nullable = True
+            # new columns: nullable; reused ones: as they were (a `Mapped[str]` would tighten them)
+            column.nullable = nullable_before.get(column.key, True)
 
     def __repr__(self) -> str:
         mapper = sa.inspect(type(self))
