@@ -1,0 +1,5 @@
+import sys
+
+from lcdb_pipeline.synth import main
+
+sys.exit(main())
