@@ -13,6 +13,7 @@ from sqlalchemy import orm
 
 from lcdb_schema.observation import Observation
 from lcdb_schema.products import QualityFlagArray
+from lcdb_schema.types import Int32Array
 
 
 class DVOObservation(Observation):
@@ -45,13 +46,17 @@ class DVOObservation(Observation):
 Observation.__table__.append_constraint(sa.UniqueConstraint("catalog_table", "instrument_id", "filter_name"))
 
 
+_FLAG_WORDS = Int32Array()
+
+
 class _UnsignedFlagsMixin:
     """Bit helpers for 32-bit flag words stored as int32 but meant as uint32."""
 
     @property
     def unsigned(self) -> npt.NDArray[np.uint32]:
-        """The flag words as uint32 (a view, no copy)."""
-        return np.asarray(self.quality_flags, dtype=np.int32).view(np.uint32)  # type: ignore[attr-defined]
+        """The flag words as uint32 (a view of the loaded int32 array, no copy)."""
+        # to_numpy also takes what was assigned but not yet written: lists, uint32 arrays
+        return _FLAG_WORDS.to_numpy(self.quality_flags).view(np.uint32)  # type: ignore[attr-defined]
 
     def mask(self, bits: int) -> npt.NDArray[np.bool_]:
         """Per cadence: is any of `bits` set? `bits` is taken as unsigned (``0x80000000`` works)."""
