@@ -456,3 +456,12 @@ def test_migrated_database_works_with_extension_classes_defined(make_database):
             session.commit()
     finally:
         eng.dispose()
+
+
+def test_joined_subclass_without_ondelete_cascade_blocks_sql_delete(session, flag_rows):
+    """Documented caveat (docs/schema.md): the seed's joined-table subclasses declare their id foreign key
+    without ON DELETE CASCADE, so the database refuses to cascade an observation's deletion into them."""
+    with pytest.raises(sa.exc.IntegrityError) as info:
+        session.execute(sa.text("DELETE FROM observation WHERE id = 12345"))
+    assert "quality_flag_array" in str(info.value.orig)
+    session.rollback()
