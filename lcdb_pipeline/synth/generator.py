@@ -459,7 +459,7 @@ def generate(out_dir: str | os.PathLike, scale: str = "small", seed: int = 0, fm
         if ti == nan_table:
             ora[nan_row] = np.nan
             odec[nan_row] = np.nan
-        obj_id = np.arange(n_obj_table, dtype=np.int64) + (0x7FFFFF00 if ti == high_id_table else 0)
+        obj_id = np.arange(n_obj_table, dtype=np.int64) + (2**31 - n_obj_table // 2 if ti == high_id_table else 0)
         obj_id_u32 = obj_id.astype(np.uint32)
         # true measurement positions (degrees): the object position minus the IPP-convention offsets
         true_obj_ra = obj_ra[lo : lo + n_obj_table]
