@@ -24,12 +24,14 @@ from urllib.parse import quote, unquote
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from lcdb_schema.types import install_numpy_adapters
 
 __all__ = [
     "DATABASE_URL_ENV",
+    "EmbeddedDatabaseError",
     "connect_error_message",
     "database_url",
     "embedded_database_url",
@@ -201,14 +203,29 @@ def _pgserver() -> Any:
 
 def _get_server(data_dir: Path) -> Any:
     pgserver = _pgserver()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     cached = pgserver.PostgresServer._instances.get(data_dir.resolve())
     if cached is not None and not _is_running(cached):
         _forget(data_dir)  # stopped behind our back: start it again
     # cleanup_mode=None: the server outlives this process and is reused by the next one.
     # pgserver itself moves the unix socket to a short directory when data_dir is too long for one
     # (sockets are limited to ~107 bytes).
-    return pgserver.get_server(data_dir, cleanup_mode=None)
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        return pgserver.get_server(data_dir, cleanup_mode=None)
+    except Exception as exc:  # noqa: BLE001 - pgserver raises CalledProcessError, RuntimeError, OSError ...
+        raise EmbeddedDatabaseError(
+            f"cannot start the embedded PostgreSQL in {data_dir}: {_first_line(exc)} "
+            f"(server log: {data_dir / 'log'}; set {DATABASE_URL_ENV} to use another server)"
+        ) from exc
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded PostgreSQL could not be started."""
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def embedded_database_url(data_dir: str | Path | None = None, database: str = EMBEDDED_DATABASE) -> str:
@@ -247,7 +264,7 @@ def _ensure_database(admin_url: str, name: str) -> None:
             return
         # Another process may create it at the same moment.
         with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def stop_embedded_database(data_dir: str | Path | None = None) -> bool:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -100,13 +103,28 @@ def test_make_engine_uses_psycopg3_with_numpy_adapters(database_url):
 # ---- the embedded server -------------------------------------------------------------------------------
 
 
+def _scratch_dir() -> Path:
+    """A scratch directory outside pytest's basetemp: as root, pgserver runs the server as user `pgserver`,
+    which must traverse the path, and a concurrent pytest session resets /tmp/pytest-of-$USER to 0700."""
+    return Path(tempfile.mkdtemp(prefix="lcdb_embedded_test_"))
+
+
 @pytest.fixture(scope="module")
-def embedded_dir(tmp_path_factory):
+def embedded_dir():
     """A data directory with a long path (beyond a unix socket's ~107 bytes once the socket name is added)."""
-    path = tmp_path_factory.mktemp("lcdb_home") / ("deep_" * 14) / "postgres"
+    scratch = _scratch_dir()
+    path = scratch / ("deep_" * 14) / "postgres"
     path.parent.mkdir(parents=True)
     yield path
     stop_embedded_database(path)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch():
+    path = _scratch_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.mark.embedded_pg
@@ -174,8 +192,8 @@ def test_database_url_defaults_to_embedded_server_under_lcdb_home(embedded_dir, 
 
 
 @pytest.mark.embedded_pg
-def test_stopped_embedded_server_restarts(tmp_path):
-    path = tmp_path / "pg"
+def test_stopped_embedded_server_restarts(scratch):
+    path = scratch / "pg"
     url = embedded_database_url(path)
     assert stop_embedded_database(path)
     with pytest.raises(psycopg.OperationalError):
@@ -184,3 +202,13 @@ def test_stopped_embedded_server_restarts(tmp_path):
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert stop_embedded_database(path) and not stop_embedded_database(path)
+
+
+@pytest.mark.embedded_pg
+def test_embedded_server_failure_is_one_clear_error(scratch):
+    from lcdb_schema.database import EmbeddedDatabaseError
+
+    blocker = scratch / "not_a_directory"
+    blocker.write_text("")
+    with pytest.raises(EmbeddedDatabaseError, match="cannot start the embedded PostgreSQL in"):
+        embedded_database_url(blocker / "postgres")
