@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 from lcdb_schema import LCDBModel
-from lcdb_schema.migrations import VERSION_TABLE, configure_kwargs
+from lcdb_schema.migrations import configure_kwargs
 
 config = context.config
 target_metadata = LCDBModel.metadata

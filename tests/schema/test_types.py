@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from lcdb_schema import DataSet, FITSFrame, Observation, QualityFlagArray, TargetSpecificTime
+from lcdb_schema import FITSFrame, Observation, QualityFlagArray
 from lcdb_schema.types import Int32Array, dump_array_binary, register_numpy_adapters
 
 from .factory import Factory
