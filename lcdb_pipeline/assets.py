@@ -1,6 +1,5 @@
 """Software-defined assets: LightcurveDB reference data, and per DVO region the four product tables."""
 
-from __future__ import annotations
 
 import time
 

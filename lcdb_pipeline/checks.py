@@ -1,6 +1,5 @@
 """Asset checks: verify, per region, what the load wrote — read back from PostgreSQL, not from memory."""
 
-from __future__ import annotations
 
 import numpy as np
 import sqlalchemy as sa

@@ -3,13 +3,12 @@
 from dagster import AssetSelection, define_asset_job
 
 from lcdb_pipeline.assets import MISSION, REGION_ASSETS
-from lcdb_pipeline.partitions import dvo_regions
 
 reference_job = define_asset_job(
     "load_reference", selection=AssetSelection.assets(MISSION).required_multi_asset_neighbors(),
     description="Mission, catalog, instruments and processing groups.",
 )
 load_regions_job = define_asset_job(
-    "load_dvo_regions", selection=AssetSelection.assets(*REGION_ASSETS), partitions_def=dvo_regions,
+    "load_dvo_regions", selection=AssetSelection.assets(*REGION_ASSETS),
     description="Read each catalog table of a region once; replace its rows in the four product tables.",
 )

@@ -65,11 +65,11 @@ def load_regions(
     known = set(instance.get_dynamic_partitions(dvo_regions.name))
     instance.add_dynamic_partitions(dvo_regions.name, [r for r in regions if r not in known])
 
-    result = defs.get_job_def("load_reference").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("load_reference").execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:
         return LoadReport(False, [], _errors(result))
 
-    job = defs.get_job_def("load_dvo_regions")
+    job = defs.resolve_job_def("load_dvo_regions")
     outcomes = []
     for region in regions:
         progress(f"loading region {region} …")
@@ -78,7 +78,7 @@ def load_regions(
         outcome = RegionOutcome(region, result.success, time.perf_counter() - started)
         if result.success:
             for event in result.get_asset_materialization_events():
-                mat = event.asset_materialization
+                mat = event.materialization
                 if mat.asset_key.path[-1] == "data_set":
                     outcome.metadata = {k: v.value for k, v in mat.metadata.items() if k != "sample lightcurve"}
             outcome.failed_checks = [

@@ -1,6 +1,5 @@
 """Schedule: re-ingest only the regions whose DVO files changed since their last successful load."""
 
-from __future__ import annotations
 
 from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
@@ -19,7 +18,7 @@ def changed_regions(context, dvo: DVORootResource) -> list[tuple[str, str]]:
         record = context.instance.get_latest_data_version_record(DATA_SET, partition_key=region)
         loaded = None
         if record is not None:
-            loaded = record.asset_materialization.tags.get("dagster/data_version") if record.asset_materialization else None
+            loaded = record.event_log_entry.dagster_event.materialization.tags.get("dagster/data_version")
         if loaded != fingerprint:
             changed.append((region, fingerprint))
     return changed

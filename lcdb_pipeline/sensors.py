@@ -1,6 +1,5 @@
 """Sensor: newly populated DVO regions become partitions (and get loaded) without a code change."""
 
-from __future__ import annotations
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 

@@ -6,6 +6,7 @@ the pipeline's reader, mapping and loader are all checked against a second imple
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,26 @@ import pandas as pd
 from astropy.io import fits
 
 REF_TYPE = 4
+
+
+def _open(path: Path) -> fits.HDUList:
+    """astropy refuses duplicate column names (PS1_V5_LOAD .cpm has two PADDING): rename repeats in the header
+    cards before astropy parses them; the data bytes are untouched."""
+    raw = bytearray(Path(path).read_bytes())
+    seen: dict[bytes, int] = {}
+    for start in range(0, len(raw), 80):
+        card = bytes(raw[start : start + 80])
+        if card.startswith(b"END     "):
+            if seen:
+                break
+            continue
+        if card.startswith(b"TTYPE"):
+            value = card[10:].split(b"/")[0].strip()
+            seen[value] = seen.get(value, 0) + 1
+            if seen[value] > 1:
+                renamed = value[:-1] + b"%d'" % seen[value]
+                raw[start + 10 : start + 10 + len(renamed)] = renamed
+    return fits.open(io.BytesIO(bytes(raw)))
 
 
 def _u32(col) -> np.ndarray:
@@ -72,7 +93,7 @@ def expected_table(root: Path, table_name: str) -> dict[tuple[str, str], Expecte
             "name": (_u32(cpt["CAT_ID"]) << 32) | _u32(cpt["OBJ_ID"]),
         })
         measure_file = hdul[0].header["MEASURE"].strip()
-    with fits.open(Path(root / table_name).parent / measure_file) as hdul:
+    with _open(Path(root / table_name).parent / measure_file) as hdul:
         cpm = hdul[1].data
         cols = cpm.columns.names
         m = pd.DataFrame({

@@ -17,9 +17,6 @@ from astropy import units as u
 from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 from dagster import (
-    AssetCheckKey,
-    AssetSelection,
-    DagsterInstance,
     build_schedule_context,
     build_sensor_context,
     instance_for_test,
@@ -29,7 +26,7 @@ from dagster import (
 from lcdb_pipeline.assets import DATA_SET, dvo_region, lightcurvedb_reference
 from lcdb_pipeline.checks import all_checks
 from lcdb_pipeline.partitions import dvo_regions
-from lcdb_pipeline.resources import DEFAULT_OBSERVATORIES, build_resources
+from lcdb_pipeline.resources import DEFAULT_OBSERVATORIES, DVORootResource, build_resources
 from lcdb_pipeline.schedules import changed_regions_schedule
 from lcdb_pipeline.sensors import new_dvo_regions_sensor
 from lcdb_pipeline.synth import generate
@@ -101,7 +98,7 @@ def test_every_region_materializes_with_passing_checks(loaded):
         evaluations = result.get_asset_check_evaluations()
         assert len(evaluations) == len(all_checks)
         assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations if not e.passed]
-        mats = {e.asset_key.path[-1]: e.asset_materialization for e in result.get_asset_materialization_events()}
+        mats = {e.asset_key.path[-1]: e.materialization for e in result.get_asset_materialization_events()}
         assert set(mats) == {"observation", "target_specific_time", "data_set", "quality_flag_array"}
         meta = mats["data_set"].metadata
         for key in ("catalog tables", "objects", "measurements", "duplicates dropped", "rows written", "seconds",
@@ -161,7 +158,7 @@ def test_rows_equal_an_independent_computation(loaded):
                 total_duplicates += exp.duplicates
     assert checked_targets > 0
     assert total_duplicates > 0, "the generator writes duplicate measurements; they must be resolved"
-    reported = sum(r.get_asset_materialization_events()[0].asset_materialization.metadata["duplicates dropped"].value
+    reported = sum(r.get_asset_materialization_events()[0].materialization.metadata["duplicates dropped"].value
                    for r in loaded["results"].values())
     assert reported == total_duplicates
 
@@ -195,22 +192,32 @@ def test_rematerialization_keeps_ids_and_counts(loaded):
 
 
 def test_failing_asset_check_is_reported(loaded):
+    """PostgreSQL silently truncating one array (a trigger stands in for a faulty writer or a bad migration):
+    the region's run still completes, and the cadence-grid check fails, naming the count of bad rows."""
     engine, instance, resources = loaded["engine"], loaded["instance"], loaded["resources"]
     region = loaded["regions"][0]
     with engine.begin() as conn:
-        victim = conn.execute(sa.text("""
-            SELECT d.id FROM data_set d JOIN observation o ON o.id = d.observation_id
-            WHERE o.region = :r ORDER BY d.id LIMIT 1"""), {"r": region}).scalar_one()
-        conn.execute(sa.text("UPDATE data_set SET values = values[1:1] WHERE id = :id"), {"id": victim})
+        victim, group = conn.execute(sa.text("""
+            SELECT d.target_id, d.processing_group_id FROM data_set d JOIN observation o ON o.id = d.observation_id
+            WHERE o.region = :r ORDER BY d.id LIMIT 1"""), {"r": region}).one()
+        conn.execute(sa.text(f"""
+            CREATE FUNCTION lcdb_test_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.values := NEW.values[1:1]; RETURN NEW; END $$;
+            CREATE TRIGGER lcdb_test_truncate BEFORE INSERT ON data_set FOR EACH ROW
+            WHEN (NEW.target_id = {victim} AND NEW.processing_group_id = {group})
+            EXECUTE FUNCTION lcdb_test_truncate();"""))
     try:
-        key = AssetCheckKey(DATA_SET, "arrays_match_cadence_grid")
         result = materialize([dvo_region, *all_checks], partition_key=region, instance=instance,
-                             resources=resources, selection=AssetSelection.checks(key))
-        evaluations = result.get_asset_check_evaluations()
-        assert [e.check_name for e in evaluations] == ["arrays_match_cadence_grid"]
-        assert not evaluations[0].passed
-        assert evaluations[0].metadata["rows with wrong length"].value == 1
+                             resources=resources)
+        assert result.success  # a failing check is reported; it does not crash the run
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        assert [(e.asset_key, e.check_name) for e in failed] == [(DATA_SET, "arrays_match_cadence_grid")]
+        assert failed[0].metadata["rows with wrong length"].value >= 1
+        stored = instance.get_latest_asset_check_evaluation_record(failed[0].asset_check_key)
+        assert stored is not None and not stored.evaluation.passed  # what the UI shows
     finally:  # restore the region for the other tests
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TRIGGER lcdb_test_truncate ON data_set; DROP FUNCTION lcdb_test_truncate()"))
         assert materialize([dvo_region], partition_key=region, instance=instance, resources=resources).success
 
 
@@ -222,7 +229,7 @@ def test_sensor_adds_exactly_the_new_regions(tmp_path):
     populated = DVODatabase(root).populated_regions()
     hidden = populated[-1]
     shutil.move(root / hidden, tmp_path / "hidden")
-    resources = build_resources() | {"dvo": build_resources()["dvo"].model_copy(update={"root": str(root)})}
+    resources = {"dvo": DVORootResource(root=str(root))}
     with instance_for_test() as instance:
         first = new_dvo_regions_sensor(build_sensor_context(instance=instance, resources=resources))
         added = first.dynamic_partitions_requests[0].partition_keys
