@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one clear line for the operator, never a password
         from lcdb_pipeline.errors import describe_error
 
+        if os.environ.get("LCDB_DEBUG"):
+            raise
+
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 2
 

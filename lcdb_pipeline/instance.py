@@ -20,7 +20,10 @@ def lcdb_home() -> Path:
 
 
 def dagster_database_url(lightcurvedb_url: str) -> str:
-    """The Dagster storage URL next to LightcurveDB's (created if missing), as libpq expects it."""
+    """The Dagster storage URL next to LightcurveDB's (created if missing).
+
+    Pinned to psycopg2: dagster-postgres is written for it (SQLAlchemy 2.1 maps plain `postgresql://` to
+    psycopg 3, whose server-side binding breaks Dagster's `NOTIFY run_events, %s`)."""
     url = make_url(lightcurvedb_url).set(drivername="postgresql")
     name = f"{url.database or 'postgres'}_dagster"
     admin = url.render_as_string(hide_password=False)
@@ -31,7 +34,7 @@ def dagster_database_url(lightcurvedb_url: str) -> str:
                 conn.execute(f'CREATE DATABASE "{name}"')
             except psycopg.errors.DuplicateDatabase:
                 pass  # created concurrently
-    return url.set(database=name).render_as_string(hide_password=False)
+    return url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False)
 
 
 def prepare_dagster_home(lightcurvedb_url: str) -> Path:

@@ -35,6 +35,10 @@ class LoadReport:
         return self.reference_ok and all(r.success and not r.failed_checks for r in self.regions)
 
 
+#: What the CLI shows of Dagster's own event log (the full log is in the instance, visible in the UI).
+CONSOLE_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def _errors(result) -> list[str]:
     messages = []
     for event in result.all_events:
@@ -65,7 +69,8 @@ def load_regions(
     known = set(instance.get_dynamic_partitions(dvo_regions.name))
     instance.add_dynamic_partitions(dvo_regions.name, [r for r in regions if r not in known])
 
-    result = defs.resolve_job_def("load_reference").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("load_reference").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=CONSOLE_LOGGING)
     if not result.success:
         return LoadReport(False, [], _errors(result))
 
@@ -74,7 +79,8 @@ def load_regions(
     for region in regions:
         progress(f"loading region {region} …")
         started = time.perf_counter()
-        result = job.execute_in_process(partition_key=region, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(partition_key=region, instance=instance, raise_on_error=False,
+                                        run_config=CONSOLE_LOGGING)
         outcome = RegionOutcome(region, result.success, time.perf_counter() - started)
         if result.success:
             for event in result.get_asset_materialization_events():
