@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, PreviewWarning, asset_check
 
 from lcdb_pipeline.assets import DATA_SET, OBSERVATION, QUALITY_FLAG_ARRAY, TARGET_SPECIFIC_TIME
+from lcdb_pipeline.dvo.catalog import bad_position_rows
 from lcdb_pipeline.mapping import PROCESSING_GROUPS
 from lcdb_pipeline.partitions import dvo_regions
 from lcdb_pipeline.resources import DVORootResource, LightcurveDBResource
@@ -73,7 +74,8 @@ def measured_objects_match_cpt(
     expected = 0
     for name in database.tables_in_region(region):
         objects = database.read_objects(name)
-        has_position = np.isfinite(objects["ra"]) & np.isfinite(objects["dec"])
+        has_position = np.ones(len(objects), dtype=bool)
+        has_position[bad_position_rows(objects["ra"], objects["dec"])] = False
         expected += int(((objects["nmeasure"] > 0) & has_position).sum())
     query = sa.text("""
         SELECT count(DISTINCT t.target_id) FROM target_specific_time t

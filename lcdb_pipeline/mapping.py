@@ -179,7 +179,8 @@ def map_table(
         )
 
     # Objects without a usable position cannot get a BJD: they are skipped (the reader lists their rows).
-    good_object = np.isfinite(objects["ra"]) & np.isfinite(objects["dec"])
+    good_object = np.ones(n_objects, dtype=bool)
+    good_object[table.bad_position_rows] = False  # RA/DEC NaN or infinite, or |DEC| > 90
     ave_ref = meas["ave_ref"].astype(np.int64)
     keep = good_object[ave_ref]
 
