@@ -33,24 +33,36 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _print_report(report) -> None:
+    """Successes on stdout; every error and warning on stderr, one self-contained line each."""
     for outcome in report.regions:
+        for warning in outcome.warnings:
+            print(f"warning: region {outcome.region}: {warning}", file=sys.stderr)
         if outcome.success:
             m = outcome.metadata
             print(f"  {outcome.region}: {m.get('catalog tables', 0)} tables, {m.get('measured objects', 0)} targets, "
                   f"{m.get('measurements', 0)} measurements ({m.get('duplicates dropped', 0)} duplicates dropped), "
                   f"{outcome.seconds:.1f} s")
             for check in outcome.failed_checks:
-                print(f"  {outcome.region}: asset check FAILED: {check}", file=sys.stderr)
+                print(f"error: region {outcome.region}: asset check FAILED: {check}", file=sys.stderr)
         else:
             for error in outcome.errors:
-                print(f"error: region {outcome.region}: {error}", file=sys.stderr)
+                prefix = "" if error.startswith(f"region {outcome.region}") else f"region {outcome.region}: "
+                print(f"error: {prefix}{error}", file=sys.stderr)
     for error in report.reference_errors:
-        print(f"error: reference data: {error}", file=sys.stderr)
+        prefix = "" if error.startswith("reference data") else "reference data: "
+        print(f"error: {prefix}{error}", file=sys.stderr)
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.partitions import InvalidRegionKey, check_region_key
     from lcdb_pipeline.runner import load_regions
 
+    for region in args.region or ():  # before any file or database is touched
+        try:
+            check_region_key(region)
+        except InvalidRegionKey as exc:
+            print(f"error: --region {exc}", file=sys.stderr)
+            return 2
     root = Path(args.dvo_root)
     if not root.is_dir():
         print(f"error: DVO root {root} is not a directory", file=sys.stderr)
@@ -58,6 +70,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
     _prepare_database()
     report = load_regions(root, args.region or None, progress=lambda m: print(m, flush=True))
     _print_report(report)
+    if not report.regions and report.reference_ok:
+        print(f"error: {root}: no populated region (no region directory holds a catalog table SkyTable lists)",
+              file=sys.stderr)
+        return 1
     return 0 if report.success else 1
 
 
@@ -102,7 +118,9 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     demo_root = lcdb_home() / DEMO_DVO_DIR
     if not os.environ.get("LCDB_DVO_ROOT") and (demo_root / "SkyTable.fits").exists():
         os.environ["LCDB_DVO_ROOT"] = str(demo_root)
-    command = ["dagster", "dev", "-m", "lcdb_pipeline.definitions", "-h", args.host, "-p", str(args.port)]
+    # This interpreter's dagster: the venv need not be activated.
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "lcdb_pipeline.definitions", "-h", args.host,
+               "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {os.environ['DAGSTER_HOME']})", flush=True)
     os.execvp(command[0], command)
     return 0  # not reached

@@ -257,3 +257,69 @@ def test_schedule_requests_only_changed_regions(loaded):
     assert materialize([dvo_region], partition_key=region, instance=instance, resources=resources).success
     assert not isinstance(changed_regions_schedule(build_schedule_context(instance=instance, resources=resources)),
                           list)
+
+
+def _add_exposure(root, table_name: str, n_new: int = 5) -> tuple[int, dict[int, float]]:
+    """Append a new exposure (one day after the last) to `table_name`: copies of `n_new` measurements of
+    objects with a position, with a new TIME, written with astropy.io.fits; the .cpt's NMEASURE/NMEAS follow
+    and SORTED becomes F. Returns the new cadence (ms) and {ave_ref: MAG} of the added measurements."""
+    from astropy.io import fits
+
+    cpt_path = root / f"{table_name}.cpt"
+    with fits.open(cpt_path) as cpt:
+        cpm_path = cpt_path.parent / cpt[0].header["MEASURE"].strip()
+        positioned = np.isfinite(cpt[1].data["RA"]) & np.isfinite(cpt[1].data["DEC"])
+    with fits.open(cpm_path) as cpm:
+        old = cpm[1].data
+        rows = np.flatnonzero(positioned[np.asarray(old["AVE_REF"]).astype(np.int64)])[:n_new]
+        added = old[rows].copy()
+        new_time = int(np.max(old["TIME"])) + 86_400
+        added["TIME"] = new_time
+        added["TIME_MSEC"] = 0
+        hdu = fits.BinTableHDU.from_columns(cpm[1].columns, nrows=len(old) + n_new, header=cpm[1].header)
+        for name in old.columns.names:
+            hdu.data[name][len(old):] = added[name]
+        fits.HDUList([cpm[0].copy(), hdu]).writeto(cpm_path, overwrite=True)
+    with fits.open(cpt_path) as cpt:
+        primary, objects = cpt[0].copy(), cpt[1].copy()
+    for ref in np.asarray(added["AVE_REF"]).astype(np.int64):
+        objects.data["NMEASURE"][ref] += 1
+    primary.header["SORTED"] = False
+    primary.header["NMEAS"] = primary.header["NMEAS"] + n_new
+    fits.HDUList([primary, objects]).writeto(cpt_path, overwrite=True)
+    mags = {int(r): float(m) for r, m in zip(np.asarray(added["AVE_REF"]), np.asarray(added["MAG"], np.float64))}
+    return new_time * 1000, mags
+
+
+def test_table_that_gains_an_exposure_grows_its_arrays(loaded, tmp_path):
+    if not (loaded["root"] / "Photcodes.dat").exists():
+        pytest.skip("no DVO root")
+    from astropy.io import fits
+
+    engine, instance, resources, root = loaded["engine"], loaded["instance"], loaded["resources"], loaded["root"]
+    region = loaded["regions"][0]
+    table_name = sorted(p.with_suffix("").relative_to(root).as_posix() for p in (root / region).glob("*.cpt"))[0]
+    before = {(cam, f): (oid, cad.size) for oid, cam, f, cad, _ in _fetch_observations(engine, table_name)}
+    with fits.open(root / f"{table_name}.cpm") as h:
+        if "PADDING" in h[1].columns.names:  # PS1_V5_LOAD: astropy cannot rewrite duplicate column names
+            pytest.skip("rewriting PS1_V5_LOAD tables needs duplicate column names")
+    new_cadence, mags = _add_exposure(root, table_name)
+    assert materialize([dvo_region, *all_checks], partition_key=region, instance=instance,
+                       resources=resources).success
+    after = {(cam, f): (oid, cad) for oid, cam, f, cad, _ in _fetch_observations(engine, table_name)}
+    assert set(after) == set(before)
+    grown = [key for key in after if after[key][1].size == before[key][1] + 1]
+    assert grown, "the observations measured in the new exposure gain one cadence"
+    for key in after:
+        obs_id, cadences = after[key]
+        assert obs_id == before[key][0], "observation ids are kept"
+        ds, tst, qfa = _fetch_arrays(engine, obs_id)
+        assert all(values.size == cadences.size for _, _, values, _ in ds)
+        assert all(b.size == cadences.size for _, b in tst)
+        assert all(f.size == cadences.size for _, _, f in qfa)
+        if key in grown:
+            assert cadences[-1] == new_cadence
+            assert any(np.isfinite(values[-1]) for _, g, values, _ in ds if g == "psf/instrumental")
+    expected = expected_table(root, table_name)
+    for (camera, filter_name), exp in expected.items():
+        np.testing.assert_array_equal(after[(camera, filter_name)][1], exp.cadences_ms)
