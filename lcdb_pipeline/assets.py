@@ -2,7 +2,10 @@
 
 
 import time
+import warnings
+from contextlib import contextmanager
 
+import numpy as np
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,12 +19,13 @@ from dagster import (
     multi_asset,
 )
 
-from lcdb_pipeline.dvo import DVOError
+from lcdb_pipeline.dvo import DVOError, DVOWarning
+from lcdb_pipeline.errors import describe_database_error, is_transient_database_error
 from lcdb_pipeline.fingerprint import region_fingerprint
 from lcdb_pipeline.instruments import instrument_specs
 from lcdb_pipeline.loading import ReferenceDataMissing, load_table, reference_ids, upsert_reference
 from lcdb_pipeline.mapping import map_table
-from lcdb_pipeline.partitions import dvo_regions
+from lcdb_pipeline.partitions import InvalidRegionKey, dvo_regions, region_tables
 from lcdb_pipeline.plots import lightcurve_markdown
 from lcdb_pipeline.resources import (
     DVORootResource,
@@ -63,10 +67,15 @@ def lightcurvedb_reference(
     started = time.perf_counter()
     from lcdb_schema.migrations import upgrade_database
 
-    upgrade_database(lcdb.resolved_url())
-    database = dvo.open()
-    specs = instrument_specs(database.photcodes)
-    stats = upsert_reference(lcdb.engine(), mission.spec(), specs)
+    try:
+        database = dvo.open()
+        specs = instrument_specs(database.photcodes)
+    except DVOError as exc:
+        raise Failure(f"reference data: {exc}", allow_retries=False) from None
+    with _database_errors("reference data", "upserting mission, instruments and processing groups",
+                          retried=False):
+        upgrade_database(lcdb.resolved_url())
+        stats = upsert_reference(lcdb.engine(), mission.spec(), specs)
     seconds = round(time.perf_counter() - started, 3)
     yield MaterializeResult(asset_key=MISSION, metadata={
         "mission": mission.mission_name, "catalog": mission.catalog_name,
@@ -108,52 +117,114 @@ def dvo_region(
     """Read each catalog table of the region once and replace its rows in all four tables.
 
     Every catalog table is its own transaction: a damaged table is reported and left untouched while the
-    other tables of the region load; the run then fails naming every damaged file.
+    other tables of the region load; the run then fails naming every damaged file, and is not retried
+    (the same files would fail again). A lost PostgreSQL connection fails the run too — the table being
+    written is rolled back by PostgreSQL — and that one is retried by the RetryPolicy.
     """
     region = context.partition_key
-    region_path = dvo.region_path(region)  # validates the key before any file is opened
-    database = dvo.open()
-    fingerprint = region_fingerprint(region_path)
-    engine = lcdb.engine()
     try:
-        refs = reference_ids(engine, mission.spec())
-    except ReferenceDataMissing as exc:
-        raise Failure(str(exc), allow_retries=False) from None
+        region_path = dvo.region_path(region)  # validates the key before any file is opened
+    except InvalidRegionKey as exc:
+        raise Failure(f"region {region!r}: partition key {exc}", allow_retries=False) from None
+    try:
+        database = dvo.open()
+        contents = region_tables(database, region)
+    except DVOError as exc:
+        raise Failure(f"region {region}: {exc}", allow_retries=False) from None
+    fingerprint = region_fingerprint(region_path)
+    with _database_errors(f"region {region}", "connecting", action="cannot connect to"):
+        engine = lcdb.engine()
+        try:
+            refs = reference_ids(engine, mission.spec())
+        except ReferenceDataMissing as exc:
+            raise Failure(f"region {region}: {exc}", allow_retries=False) from None
     sites = observatories.sites()
 
+    if contents.absent:
+        context.log.warning(
+            f"SkyTable lists {len(contents.absent)} catalog table(s) in {region} whose files are absent "
+            f"(nothing to load for them; rows loaded from them earlier are kept): {', '.join(contents.absent)}")
     summary = RegionSummary(region)
-    for table_name in database.tables_in_region(region):
+    summary.failed.update({name: str(exc) for name, exc in contents.damaged.items()})
+    skipped_positions: dict[str, list[int]] = {}
+    for table_name in contents.present:
         try:
-            table = database.read_table(table_name)
-            mapping = map_table(table, database.photcodes, database.images, sites)
-            stats = load_table(engine, mapping, refs)
-        except DVOError as exc:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DVOWarning)
+                table = database.read_table(table_name)
+                mapping = map_table(table, database.photcodes, database.images, sites)
+            for warning in caught:
+                if issubclass(warning.category, DVOWarning):
+                    context.log.warning(f"{table_name}: {warning.message}")
+                else:
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            bad = np.asarray(table.bad_position_rows, dtype=np.int64)
+            if bad.size:
+                skipped_positions[table_name] = bad.tolist()
+                context.log.warning(
+                    f"{table_name}: {bad.size} object(s) skipped, no valid position (RA/DEC NaN or infinite, or "
+                    f"|DEC| > 90): {table.paths['cpt']} row(s) {_rows(bad)}; their measurements are not loaded")
+            with _database_errors(f"region {region}", f"loading {table_name}", loaded=summary.tables_loaded):
+                stats = load_table(engine, mapping, refs)
+        except (DVOError, ReferenceDataMissing) as exc:
             context.log.error(f"{table_name}: not loaded: {exc}")
             summary.failed[table_name] = str(exc)
             continue
         summary.add(table, mapping, stats)
         context.log.info(f"{table_name}: {stats.rows} rows in {stats.seconds:.2f} s")
-    for name in database.missing_tables(region):
-        summary.failed[name] = f"SkyTable lists catalog table {name} but its files are absent"
 
     if summary.failed:
+        total = summary.tables_loaded + len(summary.failed)
+        lines = [f"region {region}: {len(summary.failed)} of {total} catalog table(s) not loaded "
+                 f"({summary.tables_loaded} loaded)"]
+        lines += [f"region {region}: catalog table {name} not loaded: {error}"
+                  for name, error in sorted(summary.failed.items())]
         raise Failure(
-            description=f"region {region}: {len(summary.failed)} catalog table(s) not loaded:\n"
-            + "\n".join(summary.failed.values()),
-            metadata={"failed tables": MetadataValue.json(summary.failed),
-                      "loaded tables": summary.tables_loaded},
+            description="\n".join(lines),
+            metadata={"failed tables": MetadataValue.json(dict(sorted(summary.failed.items()))),
+                      "loaded tables": summary.tables_loaded,
+                      **({"objects skipped (no position)": MetadataValue.json(skipped_positions)}
+                         if skipped_positions else {})},
             allow_retries=False,
         )
 
+    with _database_errors(f"region {region}", "drawing the sample lightcurve"):
+        plot = lightcurve_markdown(engine, region)
     version = DataVersion(fingerprint)
     common = summary.common_metadata()
+    if skipped_positions:
+        common["objects skipped (no position), .cpt rows"] = MetadataValue.json(skipped_positions)
+    if contents.absent:
+        common["catalog tables absent"] = MetadataValue.json(contents.absent)
     yield MaterializeResult(asset_key=OBSERVATION, data_version=version,
                             metadata={**common, **summary.table_metadata("observations")})
     yield MaterializeResult(asset_key=TARGET_SPECIFIC_TIME, data_version=version,
                             metadata={**common, **summary.table_metadata("target_specific_times")})
-    plot = lightcurve_markdown(engine, region)
     yield MaterializeResult(asset_key=DATA_SET, data_version=version,
                             metadata={**common, **summary.table_metadata("datasets"),
                                       **({"sample lightcurve": MetadataValue.md(plot)} if plot else {})})
     yield MaterializeResult(asset_key=QUALITY_FLAG_ARRAY, data_version=version,
                             metadata={**common, **summary.table_metadata("quality_flag_arrays")})
+
+
+def _rows(rows: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    return shown + (f", … ({rows.size} in all)" if rows.size > limit else "")
+
+
+@contextmanager
+def _database_errors(label: str, doing: str, loaded: int | None = None, action: str = "", retried: bool = True):
+    """A lost or refused PostgreSQL connection (or a deadlock) becomes one clear, retryable Failure; the
+    transaction in flight is rolled back by PostgreSQL, the catalog tables committed before it stay loaded."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_transient_database_error(exc):
+            raise
+        done = (f"; {loaded} catalog table(s) of the region were loaded before it, this one was rolled back"
+                if loaded is not None else "")
+        raise Failure(
+            description=f"{label}: {doing}: {describe_database_error(exc, action)}{done}"
+                        + (" (retried per the RetryPolicy)" if retried else ""),
+            allow_retries=True,
+        ) from None

@@ -130,9 +130,10 @@ def _where(url: str | URL) -> tuple[str, str]:
     return f"{host}:{port}/{parsed.database or ''}", parsed.username or os.environ.get("PGUSER", "?")
 
 
-def connect_error_message(exc: BaseException, url: str | URL | None) -> str:
+def connect_error_message(exc: BaseException, url: str | URL | None, action: str = "cannot connect to") -> str:
     """One line saying which server could not be reached and why, without the password:
-    ``cannot connect to PostgreSQL at host:port/db as user: <reason>``."""
+    ``cannot connect to PostgreSQL at host:port/db as user: <reason>`` (`action` replaces "cannot connect to",
+    e.g. "lost the connection to" for a connection dropped mid-load)."""
     orig = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
     reason = lines[0] if lines else type(orig).__name__
@@ -143,9 +144,9 @@ def connect_error_message(exc: BaseException, url: str | URL | None) -> str:
         reason = reason.replace(secret, "***")
     reason = _scrub(reason)
     if url is None:
-        return f"cannot connect to PostgreSQL: {reason}"
+        return f"{action} PostgreSQL: {reason}".lstrip()
     where, user = _where(url)
-    return f"cannot connect to PostgreSQL at {where} as {user}: {reason}"
+    return f"{action} PostgreSQL at {where} as {user}: {reason}".lstrip()
 
 
 _URL_IN_TEXT = re.compile(r"([a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
