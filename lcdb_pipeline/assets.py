@@ -23,7 +23,13 @@ from lcdb_pipeline.dvo import DVOError, DVOWarning
 from lcdb_pipeline.errors import describe_database_error, is_transient_database_error
 from lcdb_pipeline.fingerprint import region_fingerprint
 from lcdb_pipeline.instruments import instrument_specs
-from lcdb_pipeline.loading import ReferenceDataMissing, load_table, reference_ids, upsert_reference
+from lcdb_pipeline.loading import (
+    ReferenceDataMissing,
+    ReferenceStats,
+    load_table,
+    reference_ids,
+    upsert_reference,
+)
 from lcdb_pipeline.mapping import map_table
 from lcdb_pipeline.partitions import InvalidRegionKey, dvo_regions, region_tables
 from lcdb_pipeline.plots import lightcurve_markdown
@@ -65,17 +71,12 @@ def lightcurvedb_reference(
 ):
     """Upsert the reference rows every region load refers to (ids never change on re-runs)."""
     started = time.perf_counter()
-    from lcdb_schema.migrations import upgrade_database
-
     try:
         database = dvo.open()
         specs = instrument_specs(database.photcodes)
     except DVOError as exc:
         raise Failure(f"reference data: {exc}", allow_retries=False) from None
-    with _database_errors("reference data", "upserting mission, instruments and processing groups",
-                          retried=False):
-        upgrade_database(lcdb.resolved_url())
-        stats = upsert_reference(lcdb.engine(), mission.spec(), specs)
+    stats = _load_reference(lcdb, mission, specs)
     seconds = round(time.perf_counter() - started, 3)
     yield MaterializeResult(asset_key=MISSION, metadata={
         "mission": mission.mission_name, "catalog": mission.catalog_name,
@@ -86,6 +87,16 @@ def lightcurvedb_reference(
         "photcodes": len(database.photcodes), "seconds": seconds})
     yield MaterializeResult(asset_key=PROCESSING_GROUPS, metadata={
         "processing_groups": stats.processing_groups, "seconds": seconds})
+
+
+def _load_reference(lcdb: LightcurveDBResource, mission: MissionResource, specs) -> ReferenceStats:
+    """Schema at head, then the reference rows: idempotent and safe beside running region loads."""
+    from lcdb_schema.migrations import upgrade_database
+
+    with _database_errors("reference data", "upserting mission, instruments and processing groups",
+                          retried=False):
+        upgrade_database(lcdb.resolved_url())
+        return upsert_reference(lcdb.engine(), mission.spec(), specs)
 
 
 def _region_spec(key: AssetKey, description: str) -> AssetSpec:
@@ -136,8 +147,13 @@ def dvo_region(
         engine = lcdb.engine()
         try:
             refs = reference_ids(engine, mission.spec())
-        except ReferenceDataMissing as exc:
-            raise Failure(f"region {region}: {exc}", allow_retries=False) from None
+        except ReferenceDataMissing:
+            # A region run on a fresh database (the sensor's first loads, a backfill): bring the reference
+            # data in first rather than fail; the reference assets do exactly the same.
+            context.log.info("reference data not in LightcurveDB yet: loading mission, instruments and "
+                             "processing groups first")
+            _load_reference(lcdb, mission, instrument_specs(database.photcodes))
+            refs = reference_ids(engine, mission.spec())
     sites = observatories.sites()
 
     if contents.absent:

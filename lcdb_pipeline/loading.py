@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
@@ -165,9 +166,14 @@ class ReferenceDataMissing(RuntimeError):
 
 def reference_ids(engine: sa.Engine, mission: MissionSpec) -> ReferenceIds:
     with engine.connect() as conn:
-        catalog_id = conn.execute(
-            sa.select(MissionCatalog.id).where(MissionCatalog.name == mission.catalog_name)
-        ).scalar_one_or_none()
+        try:
+            catalog_id = conn.execute(
+                sa.select(MissionCatalog.id).where(MissionCatalog.name == mission.catalog_name)
+            ).scalar_one_or_none()
+        except sa.exc.ProgrammingError as exc:  # an empty database: no schema yet
+            if not isinstance(exc.orig, psycopg.errors.UndefinedTable):
+                raise
+            catalog_id = None
         if catalog_id is None:
             raise ReferenceDataMissing(
                 f"catalog {mission.catalog_name!r} is not in LightcurveDB: materialize the reference assets first"

@@ -1,7 +1,7 @@
 """Schedule: re-ingest only the regions whose DVO files changed since their last successful load."""
 
 
-from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from lcdb_pipeline.assets import DATA_SET
 from lcdb_pipeline.fingerprint import region_fingerprint
@@ -25,6 +25,7 @@ def changed_regions(context, dvo: DVORootResource) -> list[tuple[str, str]]:
 
 
 @schedule(job=load_regions_job, cron_schedule="0 * * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING,
           description="Hourly: reload the regions whose .cpt/.cpm/.cps/.cpn files changed.")
 def changed_regions_schedule(context: ScheduleEvaluationContext, dvo: DVORootResource):
     if not dvo.root:

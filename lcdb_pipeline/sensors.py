@@ -1,14 +1,14 @@
 """Sensor: newly populated DVO regions become partitions (and get loaded) without a code change."""
 
 
-from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from lcdb_pipeline.jobs import load_regions_job
 from lcdb_pipeline.partitions import dvo_regions
 from lcdb_pipeline.resources import DVORootResource
 
 
-@sensor(job=load_regions_job, minimum_interval_seconds=300,
+@sensor(job=load_regions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
         description="Adds a partition for every region SkyTable lists that now holds catalog tables, "
         "and requests its first load.")
 def new_dvo_regions_sensor(context: SensorEvaluationContext, dvo: DVORootResource):

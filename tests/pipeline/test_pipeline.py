@@ -323,3 +323,25 @@ def test_table_that_gains_an_exposure_grows_its_arrays(loaded, tmp_path):
     expected = expected_table(root, table_name)
     for (camera, filter_name), exp in expected.items():
         np.testing.assert_array_equal(after[(camera, filter_name)][1], exp.cadences_ms)
+
+
+def test_region_run_on_an_empty_database_brings_schema_and_reference_first(tmp_path, make_database, monkeypatch):
+    """What the sensor does on a fresh deployment: region runs before anyone materialized the reference assets."""
+    url = make_database("fresh_region")  # no schema at all
+    root = tmp_path / "dvo"
+    generate(root, scale="small", seed=2)
+    monkeypatch.setenv("LCDB_DATABASE_URL", url)
+    monkeypatch.setenv("LCDB_DVO_ROOT", str(root))
+    from lcdb_pipeline.dvo import DVODatabase
+
+    region = DVODatabase(root).populated_regions()[0]
+    with instance_for_test() as instance:
+        instance.add_dynamic_partitions(dvo_regions.name, [region])
+        result = materialize([dvo_region, *all_checks], partition_key=region, instance=instance,
+                             resources=build_resources())
+        assert result.success
+        assert all(e.passed for e in result.get_asset_check_evaluations())
+    with make_engine(url).connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM mission")).scalar_one() == 1
+        assert conn.execute(sa.text("SELECT count(*) FROM processing_group")).scalar_one() == 3
+        assert conn.execute(sa.text("SELECT count(DISTINCT region) FROM observation")).scalar_one() == 1
