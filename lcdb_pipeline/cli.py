@@ -126,6 +126,33 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    """Submit a Dagster backfill of regions to the lcdb instance; the daemon (`lcdb ui`) runs it."""
+    import subprocess
+
+    from dagster import DagsterInstance
+
+    from lcdb_pipeline.dvo import DVODatabase
+    from lcdb_pipeline.partitions import dvo_regions, region_directory
+
+    root = Path(args.dvo_root).resolve()
+    regions = args.region or DVODatabase(root).populated_regions()
+    for region in regions:
+        region_directory(root, region)  # refuse bad keys before anything is submitted
+    _prepare_database()
+    os.environ["LCDB_DVO_ROOT"] = str(root)
+    instance = DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(dvo_regions.name))
+    instance.add_dynamic_partitions(dvo_regions.name, [r for r in regions if r not in known])
+    command = [sys.executable, "-m", "dagster", "job", "backfill", "-m", "lcdb_pipeline.definitions",
+               "-j", "load_dvo_regions", "--partitions", ",".join(regions), "--noprompt"]
+    status = subprocess.run(command, check=False).returncode
+    if status == 0:
+        print(f"backfill of {len(regions)} region(s) submitted; the Dagster daemon runs it "
+              f"(`lcdb ui` starts one; progress under Overview → Backfills)")
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lcdb", description="DVO databases into LightcurveDB")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
+
+    backfill = sub.add_parser("backfill", help="submit a Dagster backfill of regions (run by the daemon)")
+    backfill.add_argument("dvo_root", help="directory holding SkyTable.fits, Photcodes.dat, Images.dat")
+    backfill.add_argument("--region", action="append", help="region to backfill (repeatable); default: all")
+    backfill.set_defaults(func=_cmd_backfill)
 
     db = sub.add_parser("db", help="LightcurveDB schema management")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -108,8 +108,11 @@ def _graphql(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
-def test_ui_shows_assets_partitions_and_checks(dvo_root, make_database, tmp_path):
-    """`lcdb ui` serves the code location: the assets, the region partitions and the asset checks."""
+def test_ui_shows_assets_partitions_and_checks_and_runs_backfills(dvo_root, make_database, tmp_path):
+    """`lcdb ui` serves the code location (assets, region partitions, asset checks) and its daemon executes a
+    backfill submitted with `lcdb backfill`."""
+    from lcdb_pipeline.instance import dagster_database_url
+
     url = make_database("cli_ui")
     env = _env(LCDB_DATABASE_URL=url, LCDB_HOME=str(tmp_path / "home"), LCDB_DVO_ROOT=str(dvo_root))
     load = subprocess.run([str(BIN / "lcdb"), "load", str(dvo_root)], env=env, capture_output=True, text=True,
@@ -143,6 +146,32 @@ def test_ui_shows_assets_partitions_and_checks(dvo_root, make_database, tmp_path
         assert sorted(data_set["partitionKeys"]) == DVODatabase(dvo_root).populated_regions()
         checks = {c["name"] for c in data_set["assetChecksOrError"]["checks"]}
         assert {"arrays_match_cadence_grid", "one_dataset_per_target_observation_group"} <= checks
+
+        # A backfill from the CLI is executed by the daemon `lcdb ui` runs, one run per region.
+        region = sorted(data_set["partitionKeys"])[-1]
+        submit = subprocess.run([str(BIN / "lcdb"), "backfill", str(dvo_root), "--region", region], env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert submit.returncode == 0, submit.stderr[-3000:]
+        from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+        os.environ["DAGSTER_HOME"] = str(tmp_path / "home" / "dagster")
+        os.environ["LCDB_DAGSTER_DATABASE_URL"] = dagster_database_url(url)
+        try:
+            instance = DagsterInstance.get()
+            deadline = time.monotonic() + 240
+            runs = []
+            while time.monotonic() < deadline:
+                backfills = instance.get_backfills()
+                if backfills:
+                    runs = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfills[0].backfill_id}))
+                    if runs and all(r.is_finished for r in runs):
+                        break
+                time.sleep(2)
+            assert [r.tags["dagster/partition"] for r in runs] == [region]
+            assert runs[0].status == DagsterRunStatus.SUCCESS
+        finally:
+            os.environ.pop("DAGSTER_HOME", None)
+            os.environ.pop("LCDB_DAGSTER_DATABASE_URL", None)
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         try:
