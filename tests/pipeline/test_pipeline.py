@@ -345,3 +345,17 @@ def test_region_run_on_an_empty_database_brings_schema_and_reference_first(tmp_p
         assert conn.execute(sa.text("SELECT count(*) FROM mission")).scalar_one() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM processing_group")).scalar_one() == 3
         assert conn.execute(sa.text("SELECT count(DISTINCT region) FROM observation")).scalar_one() == 1
+
+
+def test_readme_query_example_runs_as_written(loaded, capsys):
+    import matplotlib
+    import re
+    from pathlib import Path
+
+    matplotlib.use("Agg")  # plt.show() is then a no-op
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Query a lightcurve", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert re.search(r"^[ns]\d{4}/\S+ (GPC1|MEGACAM) \w: \d+ of \d+ epochs measured$", out, re.M), out
