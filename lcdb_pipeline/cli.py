@@ -19,7 +19,26 @@ def _prepare_database() -> str:
     url = database_url()
     upgrade_database(url)
     prepare_dagster_home(url)
+    _check_dagster_storage()
     return url
+
+
+def _check_dagster_storage() -> None:
+    """One clear line when Dagster's storage is unreachable (instead of dagster-postgres retrying with warnings
+    and ending with "too many retries for DB connection")."""
+    import psycopg
+
+    from lcdb_pipeline.errors import OperatorError
+    from lcdb_schema.database import connect_error_message, libpq_url
+
+    url = os.environ.get("LCDB_DAGSTER_DATABASE_URL")
+    if not url:
+        return
+    try:
+        psycopg.connect(libpq_url(url), connect_timeout=10).close()
+    except psycopg.Error as exc:
+        raise OperatorError(
+            f"Dagster instance storage (LCDB_DAGSTER_DATABASE_URL): {connect_error_message(exc, url)}") from None
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -13,6 +13,10 @@ _PASSWORD_IN_URL = re.compile(r"(\w+(?:\+\w+)?://[^:/@\s]*:)[^@\s]*@")
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
 
 
+class OperatorError(RuntimeError):
+    """An error whose message is already the one line the operator should read (printed as is)."""
+
+
 def scrub(text: str) -> str:
     """Remove passwords from URLs (`user:secret@`) and conninfo strings (`password=secret`)."""
     return _PASSWORD_KV.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***@", text))
@@ -44,7 +48,7 @@ def describe_database_error(exc: BaseException, action: str = "cannot connect to
 def describe_error(exc: BaseException) -> str:
     from lcdb_pipeline.partitions import InvalidRegionKey
 
-    if isinstance(exc, (DVOError, InvalidRegionKey)):
+    if isinstance(exc, (DVOError, InvalidRegionKey, OperatorError)):
         return scrub(str(exc))
     if isinstance(exc, (sqlalchemy.exc.OperationalError, psycopg.OperationalError)):
         return describe_database_error(exc)
