@@ -186,6 +186,8 @@ def load_regions(
             except DVOError as exc:
                 rejected.append(RegionOutcome(region, False, 0.0, errors=[f"region {region}: {exc}"]))
                 regions.remove(region)
+        if not regions:  # nothing left to run
+            return LoadReport(True, rejected)
     else:
         regions = database.populated_regions()
     from lcdb_pipeline.definitions import build_definitions
