@@ -134,25 +134,28 @@ class DagsterSetup:
                 if run.tags.get("lcdb/pid") == str(pid)}
 
 
-@pytest.fixture(scope="session")
-def dagster(databases, tmp_path_factory):
+@contextlib.contextmanager
+def dagster_instance(databases, home: Path, extra_yaml: str = ""):
+    """A Dagster instance in `home` with its storage in a new database on the test server."""
     from dagster import DagsterInstance
 
     storage = databases.create("dagster")
     storage_url = as_url(with_dbname(databases.admin, dbname_of(storage)), driver="psycopg2")
-    home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    saved = os.environ.get("LCDB_DAGSTER_DATABASE_URL")
-    os.environ["LCDB_DAGSTER_DATABASE_URL"] = storage_url
-    instance = DagsterInstance.from_config(str(home))
-    try:
-        yield DagsterSetup(home, storage_url, instance)
-    finally:
-        instance.dispose()
-        if saved is None:
-            os.environ.pop("LCDB_DAGSTER_DATABASE_URL", None)
-        else:
-            os.environ["LCDB_DAGSTER_DATABASE_URL"] = saved
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(DAGSTER_YAML + extra_yaml)
+    with environment(LCDB_DAGSTER_DATABASE_URL=storage_url):
+        instance = DagsterInstance.from_config(str(home))
+        try:
+            yield DagsterSetup(home, storage_url, instance)
+        finally:
+            instance.dispose()
+
+
+@pytest.fixture(scope="session")
+def dagster(databases, tmp_path_factory):
+    """The instance the fault tests share (no pool limit: every writer runs at once)."""
+    with dagster_instance(databases, tmp_path_factory.mktemp("dagster_home")) as setup:
+        yield setup
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -16,11 +16,22 @@ from dagster import DagsterEventType, DagsterRunStatus, materialize
 from lcdb_pipeline.loading import ADVISORY_LOCK_NAMESPACE
 from lcdb_pipeline.synth import generate
 
-from .conftest import SEED, _conninfo, environment, lcdb, load_in_process, snapshot, start_lcdb, wait_for
+from .conftest import (
+    SEED,
+    _conninfo,
+    dagster_instance,
+    environment,
+    lcdb,
+    load_in_process,
+    snapshot,
+    start_lcdb,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 REGION = "n0000"
+POOL_OF_ONE = "concurrency:\n  pools:\n    default_limit: 1\n"
 
 
 def _region_part(snap: dict, region: str = REGION) -> dict:
@@ -34,8 +45,17 @@ def _waiting_backend(admin, dbname: str, where: str):
         (dbname,)).fetchone()
 
 
+def _claimed_slots(setup) -> list[tuple[str, str]]:
+    """(pool, run id) of the concurrency-pool slots held in the instance."""
+    with psycopg.connect(_conninfo(setup.storage_url)) as conn:
+        return conn.execute("SELECT concurrency_key, run_id FROM concurrency_slots WHERE run_id IS NOT NULL"
+                            ).fetchall()
+
+
 def test_sigkill_mid_region_leaves_each_table_old_or_new_and_the_next_run_converges(
-        clean, fresh_db, dagster, tmp_path):
+        clean, fresh_db, dagster, databases, tmp_path):
+    """The killed `lcdb load` runs on an instance whose `lcdb_writers` pool has ONE slot: the slot the killed
+    run holds would block every later run for ever, unless the next `lcdb load` recovers it."""
     work = tmp_path
     root = work / "catdir"
     shutil.copytree(clean.root, root)
@@ -61,12 +81,13 @@ def test_sigkill_mid_region_leaves_each_table_old_or_new_and_the_next_run_conver
 
     dbname = psycopg.conninfo.conninfo_to_dict(_conninfo(url))["dbname"]
     victim = tables[2]
-    with psycopg.connect(_conninfo(url), autocommit=True) as admin, psycopg.connect(_conninfo(url)) as blocker:
+    with dagster_instance(databases, work / "dagster", POOL_OF_ONE) as one_slot, \
+            psycopg.connect(_conninfo(url), autocommit=True) as admin, psycopg.connect(_conninfo(url)) as blocker:
         # One old data_set row of the third table, locked: the load of that table will wait on it inside its
         # transaction, after it has upserted the table's targets and observations (new cadences).
         blocker.execute("""SELECT d.id FROM data_set d JOIN observation o ON o.id = d.observation_id
                            WHERE o.catalog_table = %s LIMIT 1 FOR UPDATE OF d""", (victim,)).fetchone()
-        proc = start_lcdb("load", str(root), "--region", REGION, env=dagster.env(url, work / "home"))
+        proc = start_lcdb("load", str(root), "--region", REGION, env=one_slot.env(url, work / "home"))
         try:
             pid, xid = wait_for(lambda: _waiting_backend(admin, dbname, "query LIKE 'DELETE FROM data_set%%'"),
                                 timeout=120, what="the load to block inside the third table")
@@ -85,24 +106,28 @@ def test_sigkill_mid_region_leaves_each_table_old_or_new_and_the_next_run_conver
         wait_for(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
                                        (pid,)).fetchone()[0] == 0, timeout=60, what="the orphaned backend to end")
 
-    after_kill = snapshot(url)
-    assert sorted(after_kill) == tables
-    for t in tables:
-        assert after_kill[t] in (old[t], new[t]), f"{t} is neither fully old nor fully new"
-    assert {t: after_kill[t] for t in tables} == {**{t: new[t] for t in tables[:2]}, **{t: old[t] for t in tables[2:]}}
-    killed = dagster.runs_of_process(proc.pid)[REGION]
-    assert killed.status == DagsterRunStatus.STARTED  # nobody could tell Dagster
+        after_kill = snapshot(url)
+        assert sorted(after_kill) == tables
+        for t in tables:
+            assert after_kill[t] in (old[t], new[t]), f"{t} is neither fully old nor fully new"
+        assert after_kill == {**{t: new[t] for t in tables[:2]}, **{t: old[t] for t in tables[2:]}}
 
-    # The next run converges, and marks the killed run as failed (freeing anything it held in the instance).
-    again = lcdb("load", str(root), "--region", REGION, env=dagster.env(url, work / "home"))
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert f"marked run {killed.run_id} as failed" in again.stdout
-    assert snapshot(url) == new
-    killed = dagster.instance.get_run_by_id(killed.run_id)
-    assert killed.status == DagsterRunStatus.FAILURE
-    (failure,) = dagster.instance.get_records_for_run(killed.run_id, of_type=DagsterEventType.RUN_FAILURE).records
-    assert f"pid {proc.pid}" in failure.event_log_entry.dagster_event.message
-    assert "died" in failure.event_log_entry.dagster_event.message
+        killed = one_slot.runs_of_process(proc.pid)[REGION]
+        assert killed.status == DagsterRunStatus.STARTED  # nobody could tell Dagster
+        assert _claimed_slots(one_slot) == [("lcdb_writers", killed.run_id)]  # and it holds the only slot
+
+        # The next run converges, and marks the killed run as failed, freeing its slot.
+        again = lcdb("load", str(root), "--region", REGION, env=one_slot.env(url, work / "home"), timeout=240)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert f"marked run {killed.run_id} as failed" in again.stdout
+        assert _claimed_slots(one_slot) == []
+        killed = one_slot.instance.get_run_by_id(killed.run_id)
+        assert killed.status == DagsterRunStatus.FAILURE
+        (failure,) = one_slot.instance.get_records_for_run(killed.run_id,
+                                                           of_type=DagsterEventType.RUN_FAILURE).records
+        assert f"pid {proc.pid}" in failure.event_log_entry.dagster_event.message
+        assert "died" in failure.event_log_entry.dagster_event.message
+        assert snapshot(url) == new
 
 
 def test_dropped_connection_fails_cleanly_and_the_retry_policy_completes_the_region(clean, fresh_db, dagster):
