@@ -298,3 +298,54 @@ def test_region_with_nothing_to_load_is_a_clear_error(case, outcomes, dagster, c
     assert failure.dagster_event.step_failure_data.user_failure_data.description == line
     assert _retries(dagster.instance, result.run_id) == 0
     assert snapshot(o.url) == {}
+
+
+def _materialize_region(root, url, instance, region):
+    from lcdb_pipeline.assets import dvo_region, lightcurvedb_reference
+    from lcdb_pipeline.resources import build_resources
+
+    instance.add_dynamic_partitions("dvo_regions", [region])
+    with environment(LCDB_DATABASE_URL=url, LCDB_DVO_ROOT=str(root)):
+        resources = build_resources()
+        assert materialize([lightcurvedb_reference], instance=instance, resources=resources).success
+        return materialize([dvo_region], partition_key=region, instance=instance, resources=resources,
+                           raise_on_error=False)
+
+
+def test_table_listed_but_absent_is_a_warning_not_an_error(clean, fresh_db, dagster, tmp_path):
+    """SkyTable lists every table of the sky; a table without files is normal (no data there yet): the region
+    loads, a warning and the metadata name the absent tables."""
+    root = tmp_path / "catdir"
+    shutil.copytree(clean.root, root)
+    gone = "s2230/0149.01"
+    for ext in ("cpt", "cpm", "cps", "cpn"):
+        os.remove(DVODatabase(root).table_path(gone, ext))
+    url = fresh_db("absent")
+    result = _materialize_region(root, url, dagster.instance, "s2230")
+    assert result.success
+    warnings_logged = [entry.user_message for entry in dagster.instance.all_logs(result.run_id)
+                       if entry.dagster_event is None and entry.level == logging.WARNING]
+    assert warnings_logged == [f"SkyTable lists 1 catalog table(s) in s2230 whose files are absent (nothing to load "
+                               f"for them; rows loaded from them earlier are kept): {gone}"]
+    mat = [e.materialization for e in result.get_asset_materialization_events()
+           if e.materialization.asset_key.path[-1] == "data_set"][0]
+    assert mat.metadata["catalog tables absent"].value == [gone]
+    assert snapshot(url) == {t: s for t, s in clean.snapshot.items() if t.startswith("s2230/") and t != gone}
+
+
+def test_table_whose_cpt_is_missing_but_cpm_is_there_is_an_error(clean, fresh_db, dagster, tmp_path):
+    """Half a table on disk (copy or deletion interrupted) is damage, not absence: the run fails naming it."""
+    root = tmp_path / "catdir"
+    shutil.copytree(clean.root, root)
+    half = "s2230/0149.01"
+    cpt = DVODatabase(root).table_path(half)
+    os.remove(cpt)
+    url = fresh_db("half")
+    result = _materialize_region(root, url, dagster.instance, "s2230")
+    assert not result.success
+    (failure,) = _failure_records(dagster.instance, result.run_id)
+    assert failure.dagster_event.step_failure_data.user_failure_data.description.splitlines() == [
+        "region s2230: 1 of 4 catalog table(s) not loaded (3 loaded)",
+        f"region s2230: catalog table {half} not loaded: {cpt}: {half}: missing, while 0149.01.cpm, 0149.01.cps, "
+        "0149.01.cpn of the same catalog table exist (half-copied or half-deleted table?)"]
+    assert snapshot(url) == {t: s for t, s in clean.snapshot.items() if t.startswith("s2230/") and t != half}
