@@ -349,3 +349,18 @@ def test_table_whose_cpt_is_missing_but_cpm_is_there_is_an_error(clean, fresh_db
         f"region s2230: catalog table {half} not loaded: {cpt}: {half}: missing, while 0149.01.cpm, 0149.01.cps, "
         "0149.01.cpn of the same catalog table exist (half-copied or half-deleted table?)"]
     assert snapshot(url) == {t: s for t, s in clean.snapshot.items() if t.startswith("s2230/") and t != half}
+
+
+def test_unknown_image_id_is_a_warning_in_the_run(clean, fresh_db, dagster, tmp_path):
+    """The reader's DVOWarning (an IMAGE_ID missing from Images.dat: exposure time unknown, BJD at the start of
+    the exposure) reaches the run's event log as a WARNING naming the file and row."""
+    root = tmp_path / "catdir"
+    shutil.copytree(clean.root, root)
+    table = "s2230/0149.00"
+    cpm = DVODatabase(root).table_path(table, "cpm")
+    patch_cell(cpm, "IMAGE_ID", 5, 999_999)
+    result = _materialize_region(root, fresh_db("image_id"), dagster.instance, "s2230")
+    assert result.success
+    (warning,) = [entry.user_message for entry in dagster.instance.all_logs(result.run_id)
+                  if entry.dagster_event is None and entry.level == logging.WARNING]
+    assert warning.startswith(f"{table}: ") and "999999" in warning and cpm in warning and "row 5" in warning
