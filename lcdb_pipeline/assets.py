@@ -152,7 +152,11 @@ def dvo_region(
             # data in first rather than fail; the reference assets do exactly the same.
             context.log.info("reference data not in LightcurveDB yet: loading mission, instruments and "
                              "processing groups first")
-            _load_reference(lcdb, mission, instrument_specs(database.photcodes))
+            try:
+                specs = instrument_specs(database.photcodes)
+            except DVOError as exc:
+                raise Failure(f"region {region}: reference data: {exc}", allow_retries=False) from None
+            _load_reference(lcdb, mission, specs)
             refs = reference_ids(engine, mission.spec())
     sites = observatories.sites()
 
