@@ -47,6 +47,10 @@ class EpochGeometry:
     tdb_jd2: np.ndarray
     position_au: np.ndarray
 
+    def __getitem__(self, index: slice) -> EpochGeometry:
+        """The geometry of a slice of the epochs."""
+        return EpochGeometry(self.tdb_jd1[index], self.tdb_jd2[index], self.position_au[index])
+
 
 def epoch_geometry(unix_seconds: np.ndarray, observatory: Observatory) -> EpochGeometry:
     """Everything that depends on the epoch only: computed once per cadence, not per target."""

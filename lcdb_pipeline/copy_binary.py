@@ -4,10 +4,19 @@ Every row of a LightcurveDB product table has fixed-width fields once its observ
 arrays have the cadence grid's length), so a whole chunk of rows is one numpy structured array whose bytes
 are exactly the COPY BINARY wire format: int16 field count, then per field an int32 length and the value
 (an array value is a 12/20-byte header followed by (int32 length, element) pairs), all big-endian.
+
+The record array is handed to psycopg as a buffer (no `tobytes()` copy). Array values may have leading
+dimensions (e.g. ``(groups, targets, cadences)`` for the three DataSet kinds of a chunk, row order C) and
+may be broadcast views (the errors the three kinds share are written three times without being copied first).
+
+`CopyWriter` runs the COPY statements of one transaction on a background thread, so encoding the next chunk
+(numpy, main thread) overlaps PostgreSQL ingesting the previous one.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,24 +32,30 @@ ELEMENT_TYPES: dict[str, tuple[int, str]] = {
 }
 SCALAR_TYPES: dict[str, str] = {"int4": ">i4", "int8": ">i8"}
 
+#: psycopg hands libpq at most this many bytes per call (larger buffers are sliced — zero-copy here, since
+#: bodies are memoryviews).
+WRITE_BLOCK = 128 * 1024
+
 
 @dataclass(frozen=True)
 class Field:
-    """One column of the COPY: a scalar (`int4`, `int8`), fixed text (`text`), or an array (`float8[]` …)."""
+    """One column of the COPY: a scalar (`int4`, `int8`), fixed text (`text`), or an array (`float8[]` …).
+
+    `values`: a scalar broadcast to every row, or an array whose C-order leading dimensions enumerate the rows
+    (``(n,)`` for scalars; ``(n, m)`` or ``(k, n/k, m)`` for arrays of length m); str for text."""
 
     name: str
     pg_type: str
-    values: object  # (n,) array, a scalar broadcast to every row, or (n, m) for arrays; str for text
+    values: object
 
 
-def encode_rows(n_rows: int, fields: list[Field]) -> bytes:
-    """The COPY BINARY body (no header/trailer) for `n_rows` rows of `fields`."""
+def _layout(fields: list[Field]) -> np.dtype:
     layout: list[tuple] = [("nfields", ">i2")]
     for i, f in enumerate(fields):
         layout.append((f"len{i}", ">i4"))
         if f.pg_type.endswith("[]"):
             m = np.shape(f.values)[-1]
-            oid, dtype = ELEMENT_TYPES[f.pg_type[:-2]]
+            _, dtype = ELEMENT_TYPES[f.pg_type[:-2]]
             layout += [(f"ndim{i}", ">i4"), (f"hasnull{i}", ">i4"), (f"oid{i}", ">i4")]
             if m:
                 layout += [(f"dim{i}", ">i4"), (f"lbound{i}", ">i4")]
@@ -49,7 +64,26 @@ def encode_rows(n_rows: int, fields: list[Field]) -> bytes:
             layout.append((f"val{i}", f"S{len(f.values.encode())}"))
         else:
             layout.append((f"val{i}", SCALAR_TYPES[f.pg_type]))
-    rec = np.empty(n_rows, dtype=np.dtype(layout))
+    return np.dtype(layout)
+
+
+def _assign_rows(column: np.ndarray, values, n_rows: int) -> None:
+    """`column[...] = values` where `values`' leading dimensions enumerate the rows in C order."""
+    shape = np.shape(values)
+    trailing = column.ndim - 1  # 0 for scalars, 1 for arrays
+    lead = shape[: len(shape) - trailing] if trailing else shape
+    if len(lead) > 1:
+        view = column.view()
+        view.shape = tuple(lead) + column.shape[1:]  # raises instead of copying if it cannot be a view
+        view[...] = values
+    else:
+        column[...] = values
+
+
+def encode_rows(n_rows: int, fields: list[Field]) -> np.ndarray:
+    """The COPY BINARY body (no header/trailer) for `n_rows` rows of `fields`, as a record array
+    (a buffer: pass it to `copy.write` or call `tobytes()`)."""
+    rec = np.empty(n_rows, dtype=_layout(fields))
     rec["nfields"] = len(fields)
     for i, f in enumerate(fields):
         if f.pg_type.endswith("[]"):
@@ -65,15 +99,29 @@ def encode_rows(n_rows: int, fields: list[Field]) -> bytes:
                 rec[f"lbound{i}"] = 1
                 arr = rec[f"arr{i}"]
                 arr["len"] = elem_size
-                arr["val"] = f.values
+                _assign_rows(arr["val"], f.values, n_rows)
         elif f.pg_type == "text":
             encoded = f.values.encode()
             rec[f"len{i}"] = len(encoded)
             rec[f"val{i}"] = encoded
         else:
             rec[f"len{i}"] = np.dtype(SCALAR_TYPES[f.pg_type]).itemsize
-            rec[f"val{i}"] = f.values
-    return rec.tobytes()
+            _assign_rows(rec[f"val{i}"], f.values, n_rows)
+    return rec
+
+
+def copy_sql(table: str, fields: list[Field]) -> str:
+    return f"COPY {table} ({', '.join(f.name for f in fields)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _send(cursor, sql: str, bodies) -> None:
+    with cursor.copy(sql) as copy:
+        copy.write(HEADER)
+        for body in bodies:
+            view = memoryview(body.view(np.uint8))
+            for start in range(0, len(view), WRITE_BLOCK):
+                copy.write(view[start : start + WRITE_BLOCK])
+        copy.write(TRAILER)
 
 
 def copy_rows(cursor, table: str, n_rows: int, fields: list[Field]) -> int:
@@ -81,9 +129,60 @@ def copy_rows(cursor, table: str, n_rows: int, fields: list[Field]) -> int:
     if n_rows == 0:
         return 0
     body = encode_rows(n_rows, fields)
-    columns = ", ".join(f.name for f in fields)
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(HEADER)
-        copy.write(body)
-        copy.write(TRAILER)
-    return len(HEADER) + len(body) + len(TRAILER)
+    _send(cursor, copy_sql(table, fields), [body])
+    return len(HEADER) + body.nbytes + len(TRAILER)
+
+
+class CopyWriter:
+    """COPY statements executed in submission order by one background thread on a psycopg cursor.
+
+    `submit` returns as soon as the statement is queued (at most `depth` wait), so the caller encodes the
+    next chunk while PostgreSQL ingests this one. The caller must not use the connection until `close()`
+    returned; `close()` waits for every statement and re-raises the first error of the writer thread (after
+    an error the remaining statements are skipped — the transaction is going to be rolled back anyway).
+    Use as a context manager: leaving it on an exception stops the thread before the exception propagates.
+    """
+
+    def __init__(self, cursor, depth: int = 2):
+        self._cursor = cursor
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="lcdb-copy-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    _send(self._cursor, *item)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+    def submit(self, table: str, fields_by_body: list[tuple[int, list[Field]]]) -> int:
+        """Queue one COPY into `table` made of several bodies (same columns); return the bytes it sends."""
+        if self._error is not None:
+            raise self._error
+        bodies = [encode_rows(n, fields) for n, fields in fields_by_body if n]
+        if not bodies:
+            return 0
+        self._queue.put((copy_sql(table, fields_by_body[0][1]), bodies))
+        return len(HEADER) + sum(b.nbytes for b in bodies) + len(TRAILER)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> CopyWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        self._error = self._error or exc  # skip whatever is still queued
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()

@@ -24,7 +24,7 @@ PROCESSING_GROUPS: tuple[tuple[str, str], ...] = (
     ("aperture", "instrumental"),
 )
 
-DEFAULT_CHUNK_CELLS = 2_000_000  # target·cadence cells per chunk: ~100 MB of dense arrays
+DEFAULT_CHUNK_CELLS = 500_000  # target·cadence cells per chunk: ~24 MB of dense arrays, ~46 MB as COPY rows
 MAX_CAT_ID = 2**31  # Target.name is a signed bigint: CAT_ID·2³² + OBJ_ID must stay below 2⁶³.
 
 
@@ -68,7 +68,7 @@ class ObservationBlock:
     _row: np.ndarray  # per kept measurement: index into `objects`
     _col: np.ndarray  # per kept measurement: index into `cadences_ms`
     _source: "_MeasurementSource"
-    _geometry: EpochGeometry
+    _geometry: EpochGeometry | None  # set by map_table, for all blocks of a camera at once
 
     @property
     def n_cadences(self) -> int:
@@ -208,14 +208,14 @@ def map_table(
     names = target_names(cat_id, objects["obj_id"])
 
     blocks: list[ObservationBlock] = []
+    mid_exposures: list[np.ndarray] = []
     bounds = np.flatnonzero(np.diff(obs_key[order])) + 1
     for sel in np.split(order, bounds):
         if sel.size == 0:
             continue
         key = int(obs_key[sel[0]])
         camera, filter_name = photcodes.observation_names(key)
-        observatory = observatories.get(camera)
-        if observatory is None:
+        if camera not in observatories:
             raise MappingError(
                 cpm,
                 f"camera {camera!r} has no observatory configured (LCDB_OBSERVATORIES); "
@@ -227,10 +227,11 @@ def map_table(
             phot_flags=meas["phot_flags"].view(np.int32), db_flags=meas["db_flags"].view(np.int32),
             names=names, ra=objects["ra"], dec=objects["dec"],
         )
-        blocks.append(
-            _observation_block(table, camera, filter_name, int(dropped_per_key[key]), source,
-                               ave_ref, cadence_ms, exptime, observatory)
-        )
+        block, mid = _observation_block(table, camera, filter_name, int(dropped_per_key[key]), source,
+                                        ave_ref, cadence_ms, exptime)
+        blocks.append(block)
+        mid_exposures.append(mid)
+    _attach_geometry(blocks, mid_exposures, observatories)
 
     measured = np.zeros(n_objects, dtype=bool)
     measured[ave_ref[keep]] = True
@@ -255,9 +256,9 @@ def _observation_block(
     ave_ref: np.ndarray,
     cadence_ms: np.ndarray,
     exptime: np.ndarray,
-    observatory: Observatory,
-) -> ObservationBlock:
-    """The cadence grid and epoch geometry of one (camera, filter); `source.sel` is sorted by object."""
+) -> tuple[ObservationBlock, np.ndarray]:
+    """The cadence grid of one (camera, filter), and its mid-exposure unix times; `source.sel` is sorted by
+    object. The epoch geometry is attached later, for all blocks of a camera at once."""
     sel = source.sel
     cadences, col = np.unique(cadence_ms[sel], return_inverse=True)
     objs, row = np.unique(ave_ref[sel], return_inverse=True)
@@ -267,10 +268,25 @@ def _observation_block(
     known = np.isfinite(exp)
     half = np.zeros(cadences.size)
     half[col[known]] = exp[known] / 2.0
-    geometry = epoch_geometry(cadences / 1000.0 + half, observatory)
 
-    return ObservationBlock(
+    block = ObservationBlock(
         catalog_table=table.name, region=table.region, camera=camera, filter_name=filter_name,
         cadences_ms=cadences, objects=objs, duplicates_dropped=duplicates_dropped,
-        _row=row, _col=col, _source=source, _geometry=geometry,
+        _row=row, _col=col, _source=source, _geometry=None,
     )
+    return block, cadences / 1000.0 + half
+
+
+def _attach_geometry(
+    blocks: list[ObservationBlock], mid_exposures: list[np.ndarray], observatories: Mapping[str, Observatory]
+) -> None:
+    """One astropy call per camera for all its blocks (the ephemeris and time-scale work is per epoch; its
+    fixed cost per call dominates for short cadence grids)."""
+    for camera in dict.fromkeys(b.camera for b in blocks):
+        mine = [i for i, b in enumerate(blocks) if b.camera == camera]
+        geometry = epoch_geometry(np.concatenate([mid_exposures[i] for i in mine]), observatories[camera])
+        start = 0
+        for i in mine:
+            stop = start + mid_exposures[i].size
+            blocks[i]._geometry = geometry[start:stop]
+            start = stop
