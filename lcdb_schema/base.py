@@ -25,6 +25,12 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 
 
+#: `Column.info` key for a PostgreSQL column storage strategy (``ALTER TABLE … ALTER COLUMN … SET STORAGE``),
+#: which SQLAlchemy's DDL cannot express: `create_all` applies it right after ``CREATE TABLE`` (see
+#: `_apply_column_storage`), migrations apply it explicitly, and a test checks both agree.
+STORAGE = "postgresql_storage"
+
+
 class LCDBModel(orm.DeclarativeBase):
     """Base class of every LightcurveDB model (one shared `MetaData`: `LCDBModel.metadata`).
 
@@ -104,3 +110,17 @@ class CreatedOnMixin:
     created_on: orm.Mapped[datetime.datetime] = orm.mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), comment="Row creation time (server clock)"
     )
+
+
+@sa.event.listens_for(LCDBModel.metadata, "after_create")
+def _apply_column_storage(target: sa.MetaData, connection: sa.Connection, tables=(), **kw: Any) -> None:
+    """``SET STORAGE`` for the columns whose `info` names one (e.g. EXTERNAL for incompressible float arrays)."""
+    quote = connection.dialect.identifier_preparer
+    for table in tables:
+        for column in table.columns:
+            storage = column.info.get(STORAGE)
+            if storage:
+                connection.execute(sa.text(
+                    f"ALTER TABLE {quote.format_table(table)} ALTER COLUMN {quote.quote(column.name)} "
+                    f"SET STORAGE {storage}"
+                ))

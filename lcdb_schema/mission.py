@@ -97,7 +97,9 @@ class Target(LCDBModel):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, primary_key=True)
     catalog_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("mission_catalog.id"))
-    name: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, comment="Catalog identifier, e.g. the TIC id")
+    name: orm.Mapped[int] = orm.mapped_column(
+        sa.BigInteger, index=True, comment="Catalog identifier, e.g. the TIC id"
+    )
 
     catalog: orm.Mapped[MissionCatalog] = orm.relationship(back_populates="targets")
     datasets: orm.Mapped[list[DataSet]] = orm.relationship(

@@ -3,6 +3,11 @@
 Every array here is aligned to its observation's `Observation.cadence_reference`: element ``i`` belongs to
 cadence ``cadence_reference[i]``.
 
+The float arrays (`DataSet.values`/`errors`, `TargetSpecificTime.barycentric_julian_dates`) use PostgreSQL
+storage EXTERNAL: out of line when a row outgrows ~2 kB, never compressed — pglz wins nothing on float64
+measurements and costs about half the write speed of long lightcurves (docs/benchmarks.md). Quality flags
+(mostly zero) keep the default, compressed storage.
+
 The ids of these tables (and of `Target`) are ``bigint``, a deliberate widening of the seed's ``int``: one
 row per target and observation reaches billions for a survey such as Pan-STARRS, past int32's 2.1 billion.
 """
@@ -17,7 +22,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from lcdb_schema.base import CreatedOnMixin, LCDBModel
+from lcdb_schema.base import STORAGE, CreatedOnMixin, LCDBModel
 from lcdb_schema.types import Float64Array, Int32Array
 
 if TYPE_CHECKING:
@@ -49,10 +54,11 @@ class DataSet(LCDBModel):
         sa.ForeignKey("observation.id", ondelete="CASCADE"), index=True
     )
     values: orm.Mapped[npt.NDArray[np.float64]] = orm.mapped_column(
-        Float64Array, comment="Photometric measurements (flux or magnitude), one per cadence"
+        Float64Array, info={STORAGE: "EXTERNAL"},
+        comment="Photometric measurements (flux or magnitude), one per cadence",
     )
     errors: orm.Mapped[npt.NDArray[np.float64] | None] = orm.mapped_column(
-        Float64Array, comment="Uncertainties of the values, one per cadence"
+        Float64Array, info={STORAGE: "EXTERNAL"}, comment="Uncertainties of the values, one per cadence"
     )
 
     processing_group: orm.Mapped[ProcessingGroup] = orm.relationship(back_populates="datasets")
@@ -78,7 +84,7 @@ class TargetSpecificTime(LCDBModel):
         sa.ForeignKey("observation.id", ondelete="CASCADE"), index=True
     )
     barycentric_julian_dates: orm.Mapped[npt.NDArray[np.float64]] = orm.mapped_column(
-        Float64Array, comment="BJD (TDB) of each cadence at the target's position"
+        Float64Array, info={STORAGE: "EXTERNAL"}, comment="BJD (TDB) of each cadence at the target's position"
     )
 
     target: orm.Mapped[Target] = orm.relationship(back_populates="target_specific_times")

@@ -68,7 +68,7 @@ def table_oids(url: str) -> dict[str, int]:
 def test_empty_database_upgrades_to_head_and_equals_the_models(database_url):
     assert current_revision(database_url) is None
     upgrade_database(database_url)
-    assert current_revision(database_url) == head_revision() == "0001"
+    assert current_revision(database_url) == head_revision() == "0002"
     assert set(table_oids(database_url)) == PACKAGE_TABLES | {VERSION_TABLE}
 
     result = run_python(COMPARE, database_url)
