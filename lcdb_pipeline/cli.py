@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lcdb_pipeline.synth import add_synth_command
 
     add_synth_command(sub)
+    from lcdb_pipeline.bench import add_bench_command  # argparse only; the bench imports the rest when run
+
+    add_bench_command(sub)
     return parser
 
 
