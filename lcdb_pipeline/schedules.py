@@ -6,7 +6,7 @@ from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext
 from lcdb_pipeline.assets import DATA_SET
 from lcdb_pipeline.fingerprint import region_fingerprint
 from lcdb_pipeline.jobs import load_regions_job
-from lcdb_pipeline.partitions import dvo_regions
+from lcdb_pipeline.partitions import InvalidRegionKey, dvo_regions
 from lcdb_pipeline.resources import DVORootResource
 
 
@@ -14,7 +14,11 @@ def changed_regions(context, dvo: DVORootResource) -> list[tuple[str, str]]:
     """(region, fingerprint) of every known region whose files differ from its last loaded data version."""
     changed = []
     for region in sorted(context.instance.get_dynamic_partitions(dvo_regions.name)):
-        fingerprint = region_fingerprint(dvo.region_path(region))
+        try:
+            fingerprint = region_fingerprint(dvo.region_path(region))
+        except InvalidRegionKey as exc:  # one bad partition must not stop the others' reloads
+            context.log.warning(f"skipping partition {region!r}: {exc}")
+            continue
         record = context.instance.get_latest_data_version_record(DATA_SET, partition_key=region)
         loaded = None
         if record is not None:

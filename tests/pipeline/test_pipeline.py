@@ -252,7 +252,11 @@ def test_schedule_requests_only_changed_regions(loaded):
     cpm = sorted((root / region).glob("*.cpm"))[0]
     later = time.time() + 10
     os.utime(cpm, (later, later))
-    requests = changed_regions_schedule(build_schedule_context(instance=instance, resources=resources))
+    instance.add_dynamic_partitions(dvo_regions.name, ["../etc"])  # a bad key must not stop the others
+    try:
+        requests = changed_regions_schedule(build_schedule_context(instance=instance, resources=resources))
+    finally:
+        instance.delete_dynamic_partition(dvo_regions.name, "../etc")
     assert [r.partition_key for r in requests] == [region]
     assert materialize([dvo_region], partition_key=region, instance=instance, resources=resources).success
     assert not isinstance(changed_regions_schedule(build_schedule_context(instance=instance, resources=resources)),
