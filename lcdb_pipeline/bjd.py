@@ -53,11 +53,15 @@ class EpochGeometry:
 
 
 def epoch_geometry(unix_seconds: np.ndarray, observatory: Observatory) -> EpochGeometry:
-    """Everything that depends on the epoch only: computed once per cadence, not per target."""
-    t = Time(np.asarray(unix_seconds, dtype=np.float64), format="unix", scale="utc")
+    """Everything that depends on the epoch only: computed once per cadence, not per target.
+
+    The time carries the site, so TDB includes the observer's own (topocentric, ≤ ~2 µs) TDB−TT term, as
+    astropy's `Time.light_travel_time` does: the result then equals astropy's full computation."""
+    location = observatory.location()
+    t = Time(np.asarray(unix_seconds, dtype=np.float64), format="unix", scale="utc", location=location)
     tdb = t.tdb
     earth = get_body_barycentric("earth", tdb, ephemeris=EPHEMERIS).xyz.to_value(u.au)  # (3, N)
-    site_gcrs, _ = observatory.location().get_gcrs_posvel(tdb)
+    site_gcrs, _ = location.get_gcrs_posvel(tdb)
     site = site_gcrs.xyz.to_value(u.au)
     return EpochGeometry(tdb.jd1, tdb.jd2, np.ascontiguousarray((earth + site).T))
 
