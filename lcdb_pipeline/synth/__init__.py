@@ -48,7 +48,7 @@ def add_synth_command(subparsers) -> argparse.ArgumentParser:
                               description="Write a complete synthetic DVO database into OUT_DIR.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="directory to create (must be empty unless --force)")
     p.add_argument("--scale", default="small", choices=SCALE_CHOICES,
-                   help="small ≈ 50k, medium ≈ 300k, large ≈ 3.5M measurements (default small)")
+                   help="small ≈ 50k, medium ≈ 300k, large ≈ 3.2M measurements (default small)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed → identical bytes)")
     p.add_argument("--format", default="ps1_v1", choices=FORMAT_CHOICES, help="catalog table format")
     p.add_argument("--force", action="store_true", help="replace a DVO database already in OUT_DIR")

@@ -47,7 +47,7 @@ FORMATS = {"ps1_v1": "PS1_V1", "ps1_v5_load": "PS1_V5_LOAD"}
 SCALES = {
     "small": dict(bands=3, ndiv=2, objects=220, gpc1_epochs=3, megacam_epochs=2),
     "medium": dict(bands=4, ndiv=3, objects=450, gpc1_epochs=3, megacam_epochs=2),
-    "large": dict(bands=5, ndiv=4, objects=1400, gpc1_epochs=5, megacam_epochs=3),
+    "large": dict(bands=5, ndiv=4, objects=500, gpc1_epochs=12, megacam_epochs=8),  # ~PS1 3pi: 12 per filter
 }
 
 #: the IPP's 24 declination bands (SkyTableFromGSC.c)
