@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
@@ -102,7 +102,6 @@ class TableLoadStats:
 class ReferenceStats:
     instruments: int = 0
     processing_groups: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def upsert_reference(

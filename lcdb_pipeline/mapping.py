@@ -9,7 +9,7 @@ measurement. Blocks are produced in target chunks so memory stays bounded by the
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

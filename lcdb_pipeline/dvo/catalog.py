@@ -252,7 +252,7 @@ def read_catalog(cpt_path: str, name: str, region: str, photcodes=None) -> Catal
     """Read and validate one catalog table (see `CatalogTable`); `photcodes` (a `Photcodes`) also checks
     every measurement's PHOTCODE."""
     cpt, fmt = open_average(cpt_path)
-    catid = _header_int(cpt, "CATID")
+    _header_int(cpt, "CATID")  # required keyword: a .cpt without it is refused here
     is_sorted = _header_bool(cpt, "SORTED")
     nmeas = _header_int(cpt, "NMEAS")
     paths = {"cpt": cpt.path, "cpm": sibling_path(cpt, "MEASURE", "cpm"),
