@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import psycopg
 import sqlalchemy.exc
 
 from lcdb_pipeline.dvo import DVOError
-
-_PASSWORD_IN_URL = re.compile(r"(\w+(?:\+\w+)?://[^:/@\s]*:)[^@\s]*@")
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
+from lcdb_schema.database import scrub_passwords
 
 
 class OperatorError(RuntimeError):
@@ -19,7 +15,7 @@ class OperatorError(RuntimeError):
 
 def scrub(text: str) -> str:
     """Remove passwords from URLs (`user:secret@`) and conninfo strings (`password=secret`)."""
-    return _PASSWORD_KV.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***@", text))
+    return scrub_passwords(text)
 
 
 def is_transient_database_error(exc: BaseException) -> bool:

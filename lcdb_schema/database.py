@@ -142,7 +142,7 @@ def connect_error_message(exc: BaseException, url: str | URL | None, action: str
     password = _password(url) if url is not None else None
     for secret in {password, unquote(password)} if password else ():
         reason = reason.replace(secret, "***")
-    reason = _scrub(reason)
+    reason = scrub_passwords(reason)
     if url is None:
         return f"{action} PostgreSQL: {reason}".lstrip()
     where, user = _where(url)
@@ -152,8 +152,8 @@ def connect_error_message(exc: BaseException, url: str | URL | None, action: str
 _URL_IN_TEXT = re.compile(r"([a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 
 
-def _scrub(text: str) -> str:
-    """Passwords out of free text (URLs and key=value pairs anywhere in it)."""
+def scrub_passwords(text: str) -> str:
+    """Passwords out of free text (URLs and key=value pairs anywhere in it); what every lcdb message goes through."""
     return _KV_PASSWORD.sub(r"\g<key>***", _URL_IN_TEXT.sub(r"\1***@", text))
 
 
