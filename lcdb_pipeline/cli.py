@@ -152,7 +152,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from lcdb_pipeline.dvo import DVODatabase
-    from lcdb_pipeline.partitions import dvo_regions, region_directory
+    from lcdb_pipeline.partitions import region_directory, register_regions
 
     root = Path(args.dvo_root).resolve()
     regions = args.region or DVODatabase(root).populated_regions()
@@ -160,9 +160,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         region_directory(root, region)  # refuse bad keys before anything is submitted
     _prepare_database()
     os.environ["LCDB_DVO_ROOT"] = str(root)
-    instance = DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(dvo_regions.name))
-    instance.add_dynamic_partitions(dvo_regions.name, [r for r in regions if r not in known])
+    register_regions(DagsterInstance.get(), regions)
     command = [sys.executable, "-m", "dagster", "job", "backfill", "-m", "lcdb_pipeline.definitions",
                "-j", "load_dvo_regions", "--partitions", ",".join(regions), "--noprompt"]
     status = subprocess.run(command, check=False).returncode

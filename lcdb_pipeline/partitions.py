@@ -100,3 +100,12 @@ def region_tables(database: DVODatabase, region: str) -> RegionTables:
         else:
             tables.absent.append(name)
     return tables
+
+
+def register_regions(instance, regions) -> list[str]:
+    """Add the regions not yet known to the instance as `dvo_regions` partitions; return the added ones."""
+    known = set(instance.get_dynamic_partitions(dvo_regions.name))
+    new = [region for region in dict.fromkeys(regions) if region not in known]
+    if new:
+        instance.add_dynamic_partitions(dvo_regions.name, new)
+    return new

@@ -15,7 +15,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, Field, 
 
 from lcdb_pipeline.dvo import DVODatabase, DVOError
 from lcdb_pipeline.errors import scrub
-from lcdb_pipeline.partitions import check_region_key, dvo_regions, region_directory, region_tables
+from lcdb_pipeline.partitions import check_region_key, region_directory, region_tables, register_regions
 
 #: Run tags `lcdb load` puts on its runs, so a run whose process died (SIGKILL, OOM, reboot) is recognised.
 PID_TAG = "lcdb/pid"
@@ -197,8 +197,7 @@ def load_regions(
     recovered = recover_orphaned_runs(instance)
     for run_id in recovered:
         progress(f"marked run {run_id} as failed: its lcdb process had died")
-    known = set(instance.get_dynamic_partitions(dvo_regions.name))
-    instance.add_dynamic_partitions(dvo_regions.name, [r for r in regions if r not in known])
+    register_regions(instance, regions)
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
 
     if not regions:
