@@ -1,25 +1,31 @@
-"""The lcdb code location: everything Dagster loads (`dagster dev`, `dagster definitions validate`)."""
+"""The lcdb code location: everything Dagster loads (`dagster dev`, `dagster definitions validate`).
 
-from dagster import Definitions
+The definitions are the modules of `lcdb_pipeline/defs` (Dagster's defs-folder layout); the resources are
+bound here, from the LCDB_* environment, or from the settings the `lcdb` command passes.
+"""
 
-from lcdb_pipeline.assets import dvo_region, lightcurvedb_reference
-from lcdb_pipeline.checks import all_checks
-from lcdb_pipeline.jobs import load_regions_job, reference_job
-from lcdb_pipeline.resources import build_resources
-from lcdb_pipeline.schedules import changed_regions_schedule
-from lcdb_pipeline.sensors import new_dvo_regions_sensor
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import (
+    ConfigurableResource,
+    Definitions,
+    definitions,
+    load_from_defs_folder,
+)
+
+from lcdb_pipeline.defs.resources import lcdb_resources
 
 
-def build_definitions() -> Definitions:
-    """Definitions with resources read from the environment now (the `lcdb` command sets it first)."""
-    return Definitions(
-        assets=[lightcurvedb_reference, dvo_region],
-        asset_checks=all_checks,
-        jobs=[reference_job, load_regions_job],
-        schedules=[changed_regions_schedule],
-        sensors=[new_dvo_regions_sensor],
-        resources=build_resources(),
+def build_definitions(resources: dict[str, ConfigurableResource] | None = None) -> Definitions:
+    """Every definition of `lcdb_pipeline/defs`, with `resources` (default: from the environment)."""
+    return Definitions.merge(
+        load_from_defs_folder(path_within_project=Path(__file__).parent),
+        Definitions(resources=resources if resources is not None else lcdb_resources()),
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    return build_definitions()

@@ -13,7 +13,6 @@ socket only, trusts local connections, and keeps running after the process exits
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ __all__ = [
     "DATABASE_URL_ENV",
     "EmbeddedDatabaseError",
     "connect_error_message",
+    "create_database",
     "database_url",
     "embedded_database_url",
     "lcdb_home",
@@ -240,7 +240,7 @@ def embedded_database_url(data_dir: str | Path | None = None, database: str = EM
     server = _get_server(path)
     socket_dir = server.get_postmaster_info().socket_dir
     if database != "postgres":
-        _ensure_database(_socket_url(socket_dir, "postgres"), database)
+        create_database(_socket_url(socket_dir, "postgres"), database)
     url = _socket_url(socket_dir, database)
     log.debug("embedded PostgreSQL in %s: %s", path, url)
     return url
@@ -259,13 +259,27 @@ def _running_socket_dir(data_dir: Path) -> Path | None:
     return info.socket_dir if info is not None and info.is_running() else None
 
 
-def _ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            return
-        # Another process may create it at the same moment.
-        with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def create_database(admin_url: str | URL, name: str, *, template: str | None = None,
+                    owner: str | None = None, if_missing: bool = True) -> bool:
+    """``CREATE DATABASE name`` on the server of `admin_url` (a URL of any database there whose role may
+    create databases); True if this call created it. With `if_missing` an existing database is no error,
+    also when another process creates it at the same moment."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    if owner:
+        statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        if if_missing and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        try:
+            conn.execute(statement)
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            # DuplicateDatabase, or a UniqueViolation on pg_database when two sessions create it at once
+            if not if_missing:
+                raise
+            return False
+    return True
 
 
 def stop_embedded_database(data_dir: str | Path | None = None) -> bool:

@@ -100,27 +100,48 @@ class _NDArrayBinaryDumper(Dumper):
         return dump_array_binary(obj, wire)
 
 
-def dump_array_binary(array: np.ndarray, wire: str | None = None) -> bytes:
-    """PostgreSQL's binary array format (``array_send``) for a numpy array, built without Python loops.
+#: PostgreSQL element type name -> the big-endian numpy dtype it travels as (binary COPY, binary arrays).
+PG_ELEMENT_WIRE: dict[str, str] = {"float8": ">f8", "float4": ">f4", "int8": ">i8", "int4": ">i4", "int2": ">i2",
+                                   "bool": "|b1"}
+
+
+def binary_array_dtype(wire: str, shape: tuple[int, ...]) -> np.dtype:
+    """PostgreSQL's binary array format (``array_send``) of an array of `shape` as one numpy structured dtype.
 
     Layout: int32 ndim, int32 has-nulls (0), int32 element oid, then per dimension (int32 size, int32 lower
-    bound 1), then per element (int32 byte length, value), all big-endian. Also usable for binary COPY.
-    """
+    bound), then per element (int32 byte length, value), all big-endian; an empty array has no dimension.
+    The one definition of the format: `dump_array_binary` and the loader's binary COPY both use it."""
+    size = int(np.prod(shape)) if shape else 0
+    fields: list[tuple] = [("ndim", ">i4"), ("hasnull", ">i4"), ("oid", ">i4")]
+    if size:
+        fields.append(("dims", [("size", ">i4"), ("lbound", ">i4")], (len(shape),)))
+        fields.append(("elements", [("length", ">i4"), ("value", wire)], (size,)))
+    return np.dtype(fields)
+
+
+def fill_binary_array_header(records: np.ndarray, wire: str, shape: tuple[int, ...]) -> None:
+    """Write everything of `binary_array_dtype(wire, shape)` records but the element values."""
+    elem_oid, _, elem_size = _PG_TYPES[wire]
+    size = int(np.prod(shape)) if shape else 0
+    records["ndim"] = len(shape) if size else 0
+    records["hasnull"] = 0
+    records["oid"] = elem_oid
+    if size:
+        records["dims"]["size"] = shape
+        records["dims"]["lbound"] = 1
+        records["elements"]["length"] = elem_size
+
+
+def dump_array_binary(array: np.ndarray, wire: str | None = None) -> bytes:
+    """PostgreSQL's binary array format (``array_send``) for a numpy array, built without Python loops."""
     wire = wire or _wire_dtype(array)
-    elem_oid, _, size = _PG_TYPES[wire]
     if array.ndim == 0:
         raise ValueError("cannot store a 0-d numpy array as a PostgreSQL array")
-    if array.size == 0:
-        # PostgreSQL has one empty array, with no dimensions.
-        return np.array([0, 0, elem_oid], dtype=">i4").tobytes()
-    header = np.empty(3 + 2 * array.ndim, dtype=">i4")
-    header[:3] = (array.ndim, 0, elem_oid)
-    header[3::2] = array.shape
-    header[4::2] = 1
-    body = np.empty(array.size, dtype=[("length", ">i4"), ("value", wire)])
-    body["length"] = size
-    body["value"] = array.reshape(-1)  # C order is PostgreSQL's element order
-    return header.tobytes() + body.tobytes()
+    record = np.empty((), dtype=binary_array_dtype(wire, array.shape))
+    fill_binary_array_header(record, wire, array.shape)
+    if array.size:
+        record["elements"]["value"] = array.reshape(-1)  # C order is PostgreSQL's element order
+    return record.tobytes()
 
 
 def _load_binary(data: pg_abc.Buffer, dtype: np.dtype) -> np.ndarray:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from functools import cached_property
 
-from lcdb_pipeline.dvo.catalog import CatalogTable, Columns, open_average, read_catalog, read_objects_of
+from lcdb_pipeline.dvo.catalog import (
+    CatalogTable,
+    Columns,
+    open_average,
+    read_catalog,
+    read_objects_of,
+)
 from lcdb_pipeline.dvo.errors import DVOError
 from lcdb_pipeline.dvo.images import Images
 from lcdb_pipeline.dvo.photcodes import Photcodes

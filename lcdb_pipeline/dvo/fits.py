@@ -1,4 +1,4 @@
-"""A small FITS binary-table reader and writer: exactly what DVO files need, nothing more.
+"""A small FITS binary-table reader: exactly what DVO files need, nothing more.
 
 Reading: the primary header and the header of the requested extension are parsed from 2880-byte blocks;
 the table is memory-mapped as a big-endian numpy structured array whose dtype comes from TTYPEn/TFORMn
@@ -7,15 +7,13 @@ converted to native byte order in one chunked pass over the rows (each chunk of 
 is in cache, for every requested column). TSCALn/TZEROn are honoured when present and non-trivial. The file
 length is checked against NAXIS1 × NAXIS2 before anything is mapped.
 
-Writing: `write_bintable` writes a primary HDU (keywords only) plus one BINTABLE extension from a big-endian
-structured array, padding headers with spaces and data with zeros to 2880-byte blocks.
+(The writer the synthetic generator uses is `lcdb_pipeline.synth.fits_writer`.)
 
 Every problem raises `DVOError` naming the file.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -32,7 +30,7 @@ CARD = 80
 _WIDTH = {"L": 1, "X": None, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, "C": 8, "M": 16,
           "P": 8, "Q": 16}
 #: big-endian numpy type of each numeric TFORM code
-_BE = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8", "C": ">c8", "M": ">c16",
+BIG_ENDIAN_TYPES = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8", "C": ">c8", "M": ">c16",
        "L": "u1"}
 _UNSIGNED_BE = {"I": ">u2", "J": ">u4", "K": ">u8", "B": "u1"}
 _TFORM_RE = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])(.*)$")
@@ -300,7 +298,7 @@ class BinTable:
             return f"S{c.repeat}"
         if c.code == "X":
             return ("u1", (c.width,))
-        base = _UNSIGNED_BE[c.code] if unsigned and c.code in _UNSIGNED_BE else _BE[c.code]
+        base = _UNSIGNED_BE[c.code] if unsigned and c.code in _UNSIGNED_BE else BIG_ENDIAN_TYPES[c.code]
         return base if c.repeat == 1 else (base, (c.repeat,))
 
     def raw_dtype(self, unsigned: Iterable[str] = ()) -> np.dtype:
@@ -391,101 +389,3 @@ def _decode_strings(a: np.ndarray) -> np.ndarray:
         b = np.where(after, 0, b).astype(np.uint8)
     strings = np.ascontiguousarray(b).view(f"S{width}").reshape(a.shape)
     return np.char.rstrip(np.char.decode(strings, "ascii", errors="replace"))
-
-
-# --------------------------------------------------------------------------------------------------- writing
-
-def format_card(key: str, value=None, comment: str = "") -> str:
-    """One 80-character header card in the IPP's style (`KEY     =                value / comment`)."""
-    key = key.upper()
-    if key == "END":
-        return "END".ljust(CARD)
-    if value is None:
-        return f"{key:<8}".ljust(CARD)[:CARD]
-    if isinstance(value, bool):
-        v = f"{'T' if value else 'F':>20}"
-    elif isinstance(value, (int, np.integer)):
-        v = f"{int(value):>20d}"
-    elif isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write non-finite header value for {key}")
-        v = f"{value:20.10f}" if abs(value) < 1e9 else f"{value:20.10E}"
-    else:
-        s = str(value).replace("'", "''")
-        v = f"'{s:<8}'"
-    card = f"{key:<8}= {v} /"
-    if comment:
-        card += f" {comment}"
-    if len(card) > CARD:
-        card = card[:CARD]
-    return card.ljust(CARD)
-
-
-def header_bytes(cards: Sequence[tuple]) -> bytes:
-    """A header from (key, value[, comment]) tuples, END appended, padded with blanks to 2880 bytes."""
-    text = "".join(format_card(*c) for c in cards) + format_card("END")
-    raw = text.encode("ascii")
-    return raw + b" " * (padded(len(raw)) - len(raw))
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A table column as written: TTYPE, TFORM, TUNIT and the TTYPE comment."""
-
-    name: str
-    tform: str
-    unit: str = ""
-    comment: str = ""
-
-
-def spec_dtype(columns: Sequence[ColumnSpec]) -> np.dtype:
-    """The big-endian structured dtype of a row of `columns` (duplicate names get _2, _3 … as when read)."""
-    names, formats, offsets, offset, seen = [], [], [], 0, {}
-    for col in columns:
-        repeat, code, width = parse_tform(col.tform, "<layout>", col.name)
-        n = seen.get(col.name.upper(), 0) + 1
-        seen[col.name.upper()] = n
-        name = col.name if n == 1 else f"{col.name}_{n}"
-        if code == "A":
-            fmt = f"S{repeat}"
-        elif code == "X":
-            fmt = ("u1", (width,))
-        else:
-            fmt = _BE[code] if repeat == 1 else (_BE[code], (repeat,))
-        names.append(name)
-        formats.append(fmt)
-        offsets.append(offset)
-        offset += width
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
-
-
-def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
-                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
-                   extra_cards: Sequence[tuple] = ()) -> int:
-    """Write a primary HDU (keywords only) and one BINTABLE; return the file size.
-
-    `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1 and
-    TZEROn = 0 for every column, as the older IPP files do.
-    """
-    dtype = spec_dtype(columns)
-    if data.dtype != dtype:
-        raise ValueError(f"data dtype does not match the layout of {extname}")
-    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", dtype.itemsize),
-           ("NAXIS2", int(data.shape[0])), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
-           ("EXTNAME", extname)]
-    ext += list(extra_cards)
-    for i, col in enumerate(columns, start=1):
-        ext.append((f"TTYPE{i}", col.name, col.comment))
-        ext.append((f"TUNIT{i}", col.unit))
-        ext.append((f"TFORM{i}", col.tform))
-        if scale_keywords:
-            ext.append((f"TSCAL{i}", 1.0))
-            ext.append((f"TZERO{i}", 0.0))
-    body = np.ascontiguousarray(data).tobytes()
-    pad = padded(len(body)) - len(body)
-    with open(path, "wb") as f:
-        f.write(header_bytes(primary_cards))
-        f.write(header_bytes(ext))
-        f.write(body)
-        f.write(b"\0" * pad)
-        return f.tell()

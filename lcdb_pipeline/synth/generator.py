@@ -37,9 +37,14 @@ from importlib import resources
 
 import numpy as np
 
-from lcdb_pipeline.dvo.fits import write_bintable
-from lcdb_pipeline.dvo.layouts import CATALOG_LAYOUTS, IMAGE_LAYOUTS, SKY_REGION, Layout
 from lcdb_pipeline.dvo.photcodes import Photcodes, PhotcodeType
+from lcdb_pipeline.synth.fits_writer import write_bintable
+from lcdb_pipeline.synth.layouts import (
+    CATALOG_LAYOUTS,
+    IMAGE_LAYOUTS,
+    SKY_REGION,
+    Layout,
+)
 
 FORMATS = {"ps1_v1": "PS1_V1", "ps1_v5_load": "PS1_V5_LOAD"}
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from lcdb_pipeline.bench import BenchConfig, format_report, run_bench
-from lcdb_pipeline.cli import build_parser
+from lcdb_pipeline.cli.parser import build_parser
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,13 @@ import pytest
 from astropy.io import fits as afits
 
 from lcdb_pipeline.dvo import DVOError
-from lcdb_pipeline.dvo.fits import BinTable, ColumnSpec, header_bytes, padded, spec_dtype, write_bintable
+from lcdb_pipeline.dvo.fits import BinTable, padded
+from lcdb_pipeline.synth.fits_writer import (
+    ColumnSpec,
+    header_bytes,
+    spec_dtype,
+    write_bintable,
+)
 
 
 def _write_raw(path, ext_cards, data: bytes):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from lcdb_pipeline.dvo import DVOError, Photcodes, PhotcodeType, split_name
-from lcdb_pipeline.dvo.fits import BinTable, write_bintable
-from lcdb_pipeline.dvo.layouts import PHOTCODE_PS1_V1
+from lcdb_pipeline.dvo.fits import BinTable
 from lcdb_pipeline.synth import pv3_photcodes_path
-
-from .helpers import PV2, patch_cell
+from lcdb_pipeline.synth.fits_writer import write_bintable
+from lcdb_pipeline.synth.layouts import PHOTCODE_PS1_V1
+from support.fits import PV2, patch_cell
 
 GPC1_POOR = 0xE0440130
 

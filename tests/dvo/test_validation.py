@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from lcdb_pipeline.dvo import DVODatabase, DVOError, DVOWarning
-
-from .helpers import patch_card, patch_cell, read_cell
+from support.fits import patch_card, patch_cell, read_cell
 
 
 def _error(fn, *args, **kw) -> DVOError:

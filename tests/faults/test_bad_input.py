@@ -17,16 +17,14 @@ from dagster import DagsterEventType, DagsterRunStatus, materialize
 
 from lcdb_pipeline.dvo import DVODatabase, DVOError
 from lcdb_pipeline.mapping import target_names as dvo_target_names
-
-from .conftest import (
+from support.fits import patch_card, patch_cell, read_column, truncate_rows
+from support.processes import environment, start_lcdb
+from support.snapshot import (
     count_rows_of_targets,
-    environment,
     observations_of,
     snapshot,
-    start_lcdb,
     target_names,
 )
-from .damage import patch_cell, patch_extension_card, read_column, truncate_rows
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +106,7 @@ def _unknown_photcode(db: DVODatabase) -> Expect:
 def _unknown_extname(db: DVODatabase) -> Expect:
     table = "s2230/0149.01"
     cpt = db.table_path(table)
-    patch_extension_card(cpt, "EXTNAME", "'DVO_AVERAGE_ELIXIR'")
+    patch_card(cpt, 1, "EXTNAME", "'DVO_AVERAGE_ELIXIR'")
     return Expect(table, cpt, key="EXTNAME", problem="DVO_AVERAGE_ELIXIR")
 
 
@@ -283,14 +281,14 @@ def test_region_with_nothing_to_load_is_a_clear_error(case, outcomes, dagster, c
     assert snapshot(o.url) == {}
 
     # The same partition run through Dagster (as the UI or the schedule would): the same line, not retried.
-    from lcdb_pipeline.assets import dvo_region
-    from lcdb_pipeline.resources import build_resources
+    from lcdb_pipeline.defs.region import dvo_region
+    from lcdb_pipeline.defs.resources import lcdb_resources
 
     dagster.instance.add_dynamic_partitions("dvo_regions", [region])
     try:
         with environment(LCDB_DATABASE_URL=o.url, LCDB_DVO_ROOT=str(o.root)):
             result = materialize([dvo_region], partition_key=region, instance=dagster.instance,
-                                 resources=build_resources(), raise_on_error=False)
+                                 resources=lcdb_resources(), raise_on_error=False)
     finally:
         dagster.instance.delete_dynamic_partition("dvo_regions", region)
     assert not result.success
@@ -301,12 +299,13 @@ def test_region_with_nothing_to_load_is_a_clear_error(case, outcomes, dagster, c
 
 
 def _materialize_region(root, url, instance, region):
-    from lcdb_pipeline.assets import dvo_region, lightcurvedb_reference
-    from lcdb_pipeline.resources import build_resources
+    from lcdb_pipeline.defs.reference import lightcurvedb_reference
+    from lcdb_pipeline.defs.region import dvo_region
+    from lcdb_pipeline.defs.resources import lcdb_resources
 
     instance.add_dynamic_partitions("dvo_regions", [region])
     with environment(LCDB_DATABASE_URL=url, LCDB_DVO_ROOT=str(root)):
-        resources = build_resources()
+        resources = lcdb_resources()
         assert materialize([lightcurvedb_reference], instance=instance, resources=resources).success
         return materialize([dvo_region], partition_key=region, instance=instance, resources=resources,
                            raise_on_error=False)

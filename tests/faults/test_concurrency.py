@@ -8,9 +8,11 @@ import psycopg
 import pytest
 from dagster import DagsterRunStatus, materialize
 
-from lcdb_pipeline.loading import ADVISORY_LOCK_NAMESPACE
-
-from .conftest import _conninfo, dbname_of, environment, snapshot, start_lcdb, wait_for
+from lcdb_pipeline.loading.locks import ADVISORY_LOCK_NAMESPACE
+from support.databases import conninfo as _conninfo
+from support.databases import dbname_of
+from support.processes import environment, start_lcdb, wait_for
+from support.snapshot import snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +38,8 @@ def _advisory_waiters(admin, dbname: str, key: str) -> int:
 
 
 def test_four_concurrent_region_runs_equal_the_serial_load(clean, fresh_db, dagster, tmp_path):
-    from lcdb_pipeline.assets import lightcurvedb_reference
-    from lcdb_pipeline.resources import build_resources
+    from lcdb_pipeline.defs.reference import lightcurvedb_reference
+    from lcdb_pipeline.defs.resources import lcdb_resources
 
     url = fresh_db("concurrent")
     dbname = dbname_of(url)
@@ -46,7 +48,7 @@ def test_four_concurrent_region_runs_equal_the_serial_load(clean, fresh_db, dags
     runs = ["n0000", "n0000", "n1500", "s2230"]  # every region, and n0000 twice at the same time
 
     with environment(LCDB_DATABASE_URL=url, LCDB_DVO_ROOT=str(clean.root)):
-        resources = build_resources()
+        resources = lcdb_resources()
         assert materialize([lightcurvedb_reference], instance=dagster.instance, resources=resources).success
     with psycopg.connect(_conninfo(url), autocommit=True) as admin:
         ids_before = _reference_ids(admin)
@@ -62,7 +64,7 @@ def test_four_concurrent_region_runs_equal_the_serial_load(clean, fresh_db, dags
             with environment(LCDB_DATABASE_URL=url, LCDB_DVO_ROOT=str(clean.root)):
                 for _ in range(2):
                     assert materialize([lightcurvedb_reference], instance=dagster.instance,
-                                       resources=build_resources()).success
+                                       resources=lcdb_resources()).success
             still = _advisory_waiters(admin, dbname, n0000[1])
         finally:
             admin.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_NAMESPACE, n0000[1]))

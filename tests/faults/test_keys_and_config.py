@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, instance_for_test, materialize
 
-from lcdb_pipeline.partitions import InvalidRegionKey, check_region_key, region_directory
-from lcdb_pipeline.resources import DVORootResource
-
-from .conftest import environment, lcdb
+from lcdb_pipeline.defs.resources import DVORootResource
+from lcdb_pipeline.dvo import InvalidRegionKey, check_region_key, region_directory
+from support.processes import environment, lcdb
 
 BAD_KEYS = ["foo", "n00000", "n000", "N0000", "../x", "/etc", "n0000/../..", "n0000/", "./n0000", "", "n0000\0",
             "..", "s0730/../../etc"]
@@ -27,7 +26,7 @@ def _no_filesystem(*args, **kwargs):
 
 @pytest.mark.parametrize("key", BAD_KEYS)
 def test_bad_keys_are_refused_without_touching_the_filesystem(key, monkeypatch, tmp_path):
-    from lcdb_pipeline.runner import load_regions
+    from lcdb_pipeline.cli.runner import load_regions
 
     resource = DVORootResource(root=str(tmp_path / "no-such-root"))
     with monkeypatch.context() as m:
@@ -63,15 +62,15 @@ def test_bad_partition_key_fails_the_dagster_run_unretried(tmp_path):
     """A partition key added by hand (the dynamic partitions accept any string): the run fails at once with
     the key's problem — not a file or database error, though the DVO root does not exist and the database is
     unreachable — and it is not retried."""
-    from lcdb_pipeline.assets import dvo_region
-    from lcdb_pipeline.resources import build_resources
+    from lcdb_pipeline.defs.region import dvo_region
+    from lcdb_pipeline.defs.resources import lcdb_resources
 
     keys = ["../x", "/etc", "n0000/../.."]
     with instance_for_test() as instance, environment(
             LCDB_DATABASE_URL="postgresql://u:secret@127.0.0.1:1/x", LCDB_DVO_ROOT=str(tmp_path / "no-such-root")):
         instance.add_dynamic_partitions("dvo_regions", keys)
         for key in keys:
-            result = materialize([dvo_region], partition_key=key, instance=instance, resources=build_resources(),
+            result = materialize([dvo_region], partition_key=key, instance=instance, resources=lcdb_resources(),
                                  raise_on_error=False)
             assert not result.success
             events = instance.get_records_for_run(result.run_id).records

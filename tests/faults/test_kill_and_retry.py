@@ -13,25 +13,18 @@ import psycopg
 import pytest
 from dagster import DagsterEventType, DagsterRunStatus, materialize
 
-from lcdb_pipeline.loading import ADVISORY_LOCK_NAMESPACE
+from lcdb_pipeline.loading.locks import ADVISORY_LOCK_NAMESPACE
 from lcdb_pipeline.synth import generate
+from support.dagster import dagster_instance
+from support.databases import conninfo as _conninfo
+from support.processes import environment, lcdb, load_in_process, start_lcdb, wait_for
+from support.snapshot import snapshot
 
-from .conftest import (
-    SEED,
-    _conninfo,
-    dagster_instance,
-    environment,
-    lcdb,
-    load_in_process,
-    snapshot,
-    start_lcdb,
-    wait_for,
-)
+from .conftest import SEED
 
 pytestmark = pytest.mark.slow
 
 REGION = "n0000"
-POOL_OF_ONE = "concurrency:\n  pools:\n    default_limit: 1\n"
 
 
 def _region_part(snap: dict, region: str = REGION) -> dict:
@@ -81,7 +74,7 @@ def test_sigkill_mid_region_leaves_each_table_old_or_new_and_the_next_run_conver
 
     dbname = psycopg.conninfo.conninfo_to_dict(_conninfo(url))["dbname"]
     victim = tables[2]
-    with dagster_instance(databases, work / "dagster", POOL_OF_ONE) as one_slot, \
+    with dagster_instance(databases, work / "dagster", writers=1) as one_slot, \
             psycopg.connect(_conninfo(url), autocommit=True) as admin, psycopg.connect(_conninfo(url)) as blocker:
         # One old data_set row of the third table, locked: the load of that table will wait on it inside its
         # transaction, after it has upserted the table's targets and observations (new cadences).
@@ -134,9 +127,10 @@ def test_dropped_connection_fails_cleanly_and_the_retry_policy_completes_the_reg
     """`pg_terminate_backend` of the loading backend while it is inside a catalog table: the attempt fails
     with one clear line (retryable Failure), the RetryPolicy re-runs the step in the same run, and the
     region ends complete and equal to a clean load. The event log shows the retry."""
-    from lcdb_pipeline.assets import dvo_region, lightcurvedb_reference
-    from lcdb_pipeline.checks import all_checks
-    from lcdb_pipeline.resources import build_resources
+    from lcdb_pipeline.defs.checks import all_checks
+    from lcdb_pipeline.defs.reference import lightcurvedb_reference
+    from lcdb_pipeline.defs.region import dvo_region
+    from lcdb_pipeline.defs.resources import lcdb_resources
 
     url = fresh_db("retry")
     dbname = psycopg.conninfo.conninfo_to_dict(_conninfo(url))["dbname"]
@@ -158,7 +152,7 @@ def test_dropped_connection_fails_cleanly_and_the_retry_policy_completes_the_reg
 
     dagster.instance.add_dynamic_partitions("dvo_regions", [REGION])
     with environment(LCDB_DATABASE_URL=url, LCDB_DVO_ROOT=str(clean.root)):
-        resources = build_resources()
+        resources = lcdb_resources()
         assert materialize([lightcurvedb_reference], instance=dagster.instance, resources=resources).success
         with psycopg.connect(_conninfo(url), autocommit=True) as lock_conn:
             lock_conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (ADVISORY_LOCK_NAMESPACE, victim))

@@ -18,8 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from .conftest import _conninfo, as_url, dbname_of, environment, lcdb, with_dbname
-from .damage import patch_cell
+from support.databases import as_url, dbname_of, with_dbname
+from support.databases import conninfo as _conninfo
+from support.fits import patch_cell
+from support.processes import environment, lcdb
 
 pytestmark = pytest.mark.slow
 

@@ -94,7 +94,12 @@ def test_lcdb_schema_never_imports_dagster():
 
 def test_public_api():
     import lcdb_schema
-    from lcdb_schema.database import database_url, embedded_database_url, make_engine, redact_url  # noqa: F401
+    from lcdb_schema.database import (  # noqa: F401
+        database_url,
+        embedded_database_url,
+        make_engine,
+        redact_url,
+    )
     from lcdb_schema.migrations import upgrade_database  # noqa: F401
 
     for name in ("LCDBModel", "Mission", "MissionCatalog", "Target", "Instrument", "Observation", "FITSFrame",

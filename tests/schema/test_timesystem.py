@@ -12,7 +12,11 @@ from astropy.coordinates import EarthLocation, SkyCoord, get_body_barycentric_po
 from astropy.time import Time
 
 from lcdb_schema import Mission
-from lcdb_schema.timesystem import configure_astropy_offline, register_mission_time_formats, register_time_format
+from lcdb_schema.timesystem import (
+    configure_astropy_offline,
+    register_mission_time_formats,
+    register_time_format,
+)
 
 
 def dvo_mission(**kw) -> Mission:

@@ -1,5 +1,0 @@
-import sys
-
-from lcdb_pipeline.synth import main
-
-sys.exit(main())

@@ -1,0 +1,112 @@
+"""Writing FITS files as the IPP writes DVO tables: a primary HDU (keywords only) plus one BINTABLE extension
+from a big-endian structured array, headers padded with spaces and data with zeros to 2880-byte blocks.
+
+Used by the synthetic generator only; the reader is `lcdb_pipeline.dvo.fits`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lcdb_pipeline.dvo.fits import BIG_ENDIAN_TYPES, CARD, padded, parse_tform
+
+
+def format_card(key: str, value=None, comment: str = "") -> str:
+    """One 80-character header card in the IPP's style (`KEY     =                value / comment`)."""
+    key = key.upper()
+    if key == "END":
+        return "END".ljust(CARD)
+    if value is None:
+        return f"{key:<8}".ljust(CARD)[:CARD]
+    if isinstance(value, bool):
+        v = f"{'T' if value else 'F':>20}"
+    elif isinstance(value, (int, np.integer)):
+        v = f"{int(value):>20d}"
+    elif isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write non-finite header value for {key}")
+        v = f"{value:20.10f}" if abs(value) < 1e9 else f"{value:20.10E}"
+    else:
+        s = str(value).replace("'", "''")
+        v = f"'{s:<8}'"
+    card = f"{key:<8}= {v} /"
+    if comment:
+        card += f" {comment}"
+    if len(card) > CARD:
+        card = card[:CARD]
+    return card.ljust(CARD)
+
+
+def header_bytes(cards: Sequence[tuple]) -> bytes:
+    """A header from (key, value[, comment]) tuples, END appended, padded with blanks to 2880 bytes."""
+    text = "".join(format_card(*c) for c in cards) + format_card("END")
+    raw = text.encode("ascii")
+    return raw + b" " * (padded(len(raw)) - len(raw))
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A table column as written: TTYPE, TFORM, TUNIT and the TTYPE comment."""
+
+    name: str
+    tform: str
+    unit: str = ""
+    comment: str = ""
+
+
+def spec_dtype(columns: Sequence[ColumnSpec]) -> np.dtype:
+    """The big-endian structured dtype of a row of `columns` (duplicate names get _2, _3 … as when read)."""
+    names, formats, offsets, offset, seen = [], [], [], 0, {}
+    for col in columns:
+        repeat, code, width = parse_tform(col.tform, "<layout>", col.name)
+        n = seen.get(col.name.upper(), 0) + 1
+        seen[col.name.upper()] = n
+        name = col.name if n == 1 else f"{col.name}_{n}"
+        if code == "A":
+            fmt = f"S{repeat}"
+        elif code == "X":
+            fmt = ("u1", (width,))
+        else:
+            fmt = BIG_ENDIAN_TYPES[code] if repeat == 1 else (BIG_ENDIAN_TYPES[code], (repeat,))
+        names.append(name)
+        formats.append(fmt)
+        offsets.append(offset)
+        offset += width
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
+
+
+def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
+                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
+                   extra_cards: Sequence[tuple] = ()) -> int:
+    """Write a primary HDU (keywords only) and one BINTABLE; return the file size.
+
+    `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1 and
+    TZEROn = 0 for every column, as the older IPP files do.
+    """
+    dtype = spec_dtype(columns)
+    if data.dtype != dtype:
+        raise ValueError(f"data dtype does not match the layout of {extname}")
+    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", dtype.itemsize),
+           ("NAXIS2", int(data.shape[0])), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
+           ("EXTNAME", extname)]
+    ext += list(extra_cards)
+    for i, col in enumerate(columns, start=1):
+        ext.append((f"TTYPE{i}", col.name, col.comment))
+        ext.append((f"TUNIT{i}", col.unit))
+        ext.append((f"TFORM{i}", col.tform))
+        if scale_keywords:
+            ext.append((f"TSCAL{i}", 1.0))
+            ext.append((f"TZERO{i}", 0.0))
+    body = np.ascontiguousarray(data).tobytes()
+    pad = padded(len(body)) - len(body)
+    with open(path, "wb") as f:
+        f.write(header_bytes(primary_cards))
+        f.write(header_bytes(ext))
+        f.write(body)
+        f.write(b"\0" * pad)
+        return f.tell()
