@@ -34,9 +34,8 @@ def _add_demo(sub) -> None:
 
 
 def _add_load(sub) -> None:
-    load = sub.add_parser("load", help="load a DVO database (all populated regions, or --region ...)")
-    load.add_argument("dvo_root", help=DVO_ROOT_HELP)
-    load.add_argument("--region", action="append", help="region directory to load (repeatable), e.g. n0000")
+    load = _dvo_command(sub, "load", "load a DVO database (all populated regions, or --region ...)",
+                        "region directory to load (repeatable), e.g. n0000")
     load.set_defaults(func=commands.load)
 
 
@@ -48,10 +47,17 @@ def _add_ui(sub) -> None:
 
 
 def _add_backfill(sub) -> None:
-    backfill = sub.add_parser("backfill", help="submit a Dagster backfill of regions (run by the daemon)")
-    backfill.add_argument("dvo_root", help=DVO_ROOT_HELP)
-    backfill.add_argument("--region", action="append", help="region to backfill (repeatable); default: all")
+    backfill = _dvo_command(sub, "backfill", "submit a Dagster backfill of regions (run by the daemon)",
+                            "region to backfill (repeatable); default: all")
     backfill.set_defaults(func=commands.backfill)
+
+
+def _dvo_command(sub, name: str, summary: str, region_help: str) -> argparse.ArgumentParser:
+    """A subcommand on a DVO root and optional regions."""
+    parser = sub.add_parser(name, help=summary)
+    parser.add_argument("dvo_root", help=DVO_ROOT_HELP)
+    parser.add_argument("--region", action="append", help=region_help)
+    return parser
 
 
 def _add_db(sub) -> None:
