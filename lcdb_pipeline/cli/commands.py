@@ -70,7 +70,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def ui(args: argparse.Namespace) -> int:
-    from lcdb_pipeline.cli.instance import prepare_database
+    from lcdb_pipeline.cli.instance import prepare_database, workspace_file
     from lcdb_schema.database import lcdb_home
 
     prepare_database()
@@ -79,8 +79,7 @@ def ui(args: argparse.Namespace) -> int:
     if not env.get("LCDB_DVO_ROOT") and (demo_root / "SkyTable.fits").exists():
         env["LCDB_DVO_ROOT"] = str(demo_root)
     # This interpreter's dagster: the venv need not be activated.
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "lcdb_pipeline.definitions", "-h", args.host,
-               "-p", str(args.port)]
+    command = [sys.executable, "-m", "dagster", "dev", "-w", workspace_file(), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {env['DAGSTER_HOME']})", flush=True)
     os.execvpe(command[0], command, env)
     return 0  # not reached
@@ -90,7 +89,7 @@ def backfill(args: argparse.Namespace) -> int:
     """Submit a Dagster backfill of regions to the lcdb instance; the daemon (`lcdb ui`) runs it."""
     from dagster import DagsterInstance
 
-    from lcdb_pipeline.cli.instance import prepare_database
+    from lcdb_pipeline.cli.instance import prepare_database, workspace_file
     from lcdb_pipeline.cli.runner import plan_load
     from lcdb_pipeline.defs.partitions import register_regions
     from lcdb_pipeline.dvo import DVODatabase
@@ -99,7 +98,7 @@ def backfill(args: argparse.Namespace) -> int:
     regions = plan.regions or DVODatabase(plan.root).populated_regions()
     prepare_database()
     register_regions(DagsterInstance.get(), regions)
-    command = [sys.executable, "-m", "dagster", "job", "backfill", "-m", "lcdb_pipeline.definitions",
+    command = [sys.executable, "-m", "dagster", "job", "backfill", "-w", workspace_file(),
                "-j", "load_dvo_regions", "--partitions", ",".join(regions), "--noprompt"]
     status = subprocess.run(command, check=False, env={**os.environ, "LCDB_DVO_ROOT": str(plan.root)}).returncode
     if status == 0:

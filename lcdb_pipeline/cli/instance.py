@@ -36,6 +36,11 @@ def _shipped_config_text() -> str:
     return (resources.files("lcdb_pipeline") / "data" / "dagster.yaml").read_text()
 
 
+def workspace_file() -> str:
+    """The workspace file naming the code location `lcdb` (for `dagster dev` and `dagster job backfill`)."""
+    return str(resources.files("lcdb_pipeline") / "data" / "workspace.yaml")
+
+
 def instance_config(writers: int | None = None) -> dict:
     """The shipped instance configuration (`lcdb_pipeline/data/dagster.yaml`); `writers` overrides the size
     of the `lcdb_writers` pool (how many runs write to PostgreSQL at once)."""
