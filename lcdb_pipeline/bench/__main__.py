@@ -1,5 +1,5 @@
 import sys
 
-from lcdb_pipeline.bench import main
+from lcdb_pipeline.bench.child import main
 
 sys.exit(main())

@@ -127,7 +127,7 @@ def bench(args: argparse.Namespace) -> int:
     config = BenchConfig(scale=args.scale, seed=args.seed, fmt=args.fmt, workdir=args.workdir,
                          database_url=args.database_url, admin_url=args.admin_url, keep=args.keep,
                          naive_rows=args.naive_rows, fetch_targets=args.fetch_targets, wide_rows=args.wide_rows,
-                         writers=args.writers)
+                         writers=args.writers, read_passes=args.read_passes)
     report = run_bench(config, progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(format_report(report))
     if args.json:

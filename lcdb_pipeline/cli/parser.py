@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lcdb_pipeline.bench.config import DEFAULT_ADMIN_URL
 from lcdb_pipeline.cli import commands
 
 SCALES = ("small", "medium", "large")
 SYNTH_FORMATS = ("ps1_v1", "ps1_v5_load")
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DVO_ROOT_HELP = "directory holding SkyTable.fits, Photcodes.dat, Images.dat"
 
 
@@ -82,7 +82,7 @@ def _add_synth(sub) -> None:
 def _add_bench(sub) -> None:
     bench = sub.add_parser(
         "bench", help="benchmark: load a generated DVO database vs the COPY floor, a naive ORM loader, BJD, "
-                      "memory, lightcurve fetches")
+                      "memory, lightcurve fetches, the DVO reader")
     bench.add_argument("--scale", default="large", choices=SCALES)
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--format", dest="fmt", default="ps1_v5_load", choices=SYNTH_FORMATS)
@@ -98,5 +98,7 @@ def _add_bench(sub) -> None:
     bench.add_argument("--wide-rows", type=int, default=10_000, help="0 skips the wide-row probe")
     bench.add_argument("--writers", type=int, default=2, help="also time the load with this many region "
                        "runs at once, into a second fresh database (needs --admin-url's server; 1 skips it)")
+    bench.add_argument("--read-passes", type=int, default=3, help="passes of the DVO reader over every catalog "
+                       "table (the first reads what the page cache holds, the others are warm; 0 skips it)")
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
     bench.set_defaults(func=commands.bench)
