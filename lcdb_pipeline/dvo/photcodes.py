@@ -128,6 +128,12 @@ class Photcodes:
                                       f"{', '.join(sorted(PHOTCODE_EXTNAMES))})", key="EXTNAME")
         self.extname = t.extname
         self.format = PHOTCODE_EXTNAMES[t.extname]
+        self._read_columns(t)
+        self._check_types()
+        self._index_codes()
+        self._derive_names()
+
+    def _read_columns(self, t: BinTable) -> None:
         spec = [("CODE", np.uint16, True), ("NAME", None, False), ("TYPE", np.uint8, False),
                 ("C_LAM", np.int16, False), ("C_LAM_ERR", np.int16, False), ("X_ERR", np.int16, False),
                 ("K", np.float32, False), ("C1", np.int32, False), ("C2", np.int32, False),
@@ -140,11 +146,6 @@ class Photcodes:
         self.code = d["CODE"]
         self.name = d["NAME"].astype(object)
         self.type = d["TYPE"]
-        bad = ~np.isin(self.type, [int(v) for v in PhotcodeType])
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise DVOError(self.path, f"photcode {self.name[row]!r} has TYPE byte {int(self.type[row])}, not one "
-                                      f"of PRI 1, SEC 2, DEP 3, REF 4", row=row, key="TYPE")
         self.c_lam, self.c_lam_err, self.x_err = d["C_LAM"], d["C_LAM_ERR"], d["X_ERR"]
         self.k = d["K"]
         self.c1, self.c2, self.equiv, self.nc = d["C1"], d["C2"], d["EQUIV"], d["NC"]
@@ -159,7 +160,15 @@ class Photcodes:
         self.photom_poor_mask = d["PHOTOM_POOR_MASK"].astype(np.uint32)
         self.photom_bad_mask = d["PHOTOM_BAD_MASK"].astype(np.uint32)
 
-        # code → row lookup table (codes are 16-bit); duplicates are an error, as in the IPP
+    def _check_types(self) -> None:
+        bad = ~np.isin(self.type, [int(v) for v in PhotcodeType])
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DVOError(self.path, f"photcode {self.name[row]!r} has TYPE byte {int(self.type[row])}, not one "
+                                      f"of PRI 1, SEC 2, DEP 3, REF 4", row=row, key="TYPE")
+
+    def _index_codes(self) -> None:
+        """code → row lookup table (codes are 16-bit); duplicates are an error, as in the IPP."""
         self._lut = np.full(0x10000, -1, dtype=np.int64)
         order = np.argsort(self.code, kind="stable")
         dup = np.flatnonzero(self.code[order][1:] == self.code[order][:-1])
@@ -170,7 +179,8 @@ class Photcodes:
                                       f"({self.name[first]!r})", row=row, key="CODE")
         self._lut[self.code] = np.arange(self.code.size)
 
-        n = len(self.code)
+    def _derive_names(self) -> None:
+        """camera / filter / chip / root per row, the SEC photcode EQUIV points to, and the observation keys."""
         split = [split_name(s) for s in self.name]  # one pass over ~1000 names at open, not per measurement
         self.camera = np.array([s[0] for s in split], dtype=object)
         self.filter = np.array([s[1] for s in split], dtype=object)
@@ -183,13 +193,12 @@ class Photcodes:
         self.equiv_name = np.array([self.name[r] if r >= 0 else None for r in self.equiv_row], dtype=object)
         obs_filter = np.where(self.filter == None, np.where(self.equiv_name == None, self.name,  # noqa: E711
                                                             self.equiv_name), self.filter)
-        pairs = list(zip(self.root, obs_filter))
         keys: dict[tuple[str, str], int] = {}
-        self.observation_key = np.array([keys.setdefault(p, len(keys)) for p in pairs], dtype=np.int64)
+        self.observation_key = np.array([keys.setdefault(p, len(keys)) for p in zip(self.root, obs_filter)],
+                                        dtype=np.int64)
         self._observation_names = list(keys)
         self.n_observation_keys = len(keys)
         self._by_name = {str(s): i for i, s in enumerate(self.name)}
-        assert len(self._by_name) <= n
 
     # -- lookups ------------------------------------------------------------------------------------------
 
