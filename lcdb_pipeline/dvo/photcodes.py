@@ -21,14 +21,8 @@ import numpy as np
 
 from lcdb_pipeline.dvo.errors import DVOError
 from lcdb_pipeline.dvo.fits import BinTable
+from lcdb_pipeline.dvo.formats import open_table
 
-#: EXTNAMEs whose layout is known (checked against the IPP .d definitions / real files)
-PHOTCODE_EXTNAMES = {
-    "DVO_PHOTCODE_PS1_V1": "PS1_V1",  # masks are 16-bit (TFORM I)
-    "DVO_PHOTCODE_PS1_V5": "PS1_V5",  # the PV2/PV3 releases
-    "DVO_PHOTCODE_PS1_V5_LOAD": "PS1_V5_LOAD",
-    "DVO_PHOTCODE_PS1_V6": "PS1_V6",
-}
 
 MASK_COLUMNS = ("ASTROM_POOR_MASK", "ASTROM_BAD_MASK", "PHOTOM_POOR_MASK", "PHOTOM_BAD_MASK")
 
@@ -122,12 +116,9 @@ class Photcodes:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
-        t = BinTable(self.path)
-        if t.extname not in PHOTCODE_EXTNAMES:
-            raise DVOError(self.path, f"unknown EXTNAME {t.extname!r} for Photcodes.dat (supported: "
-                                      f"{', '.join(sorted(PHOTCODE_EXTNAMES))})", key="EXTNAME")
+        t, layout = open_table(self.path, ["photcode"], "Photcodes.dat")  # PS1_V1 masks are 16-bit (TFORM I)
         self.extname = t.extname
-        self.format = PHOTCODE_EXTNAMES[t.extname]
+        self.format = layout.format
         self._read_columns(t)
         self._check_types()
         self._index_codes()

@@ -1,7 +1,8 @@
 """Writing FITS files as the IPP writes DVO tables: a primary HDU (keywords only) plus one BINTABLE extension
 from a big-endian structured array, headers padded with spaces and data with zeros to 2880-byte blocks.
 
-Used by the synthetic generator only; the reader is `lcdb_pipeline.dvo.fits`.
+Used by the synthetic generator only; the reader is `lcdb_pipeline.dvo.fits`, the layouts both use are
+`lcdb_pipeline.dvo.formats` (`ColumnSpec`, `spec_dtype` are re-exported here for the writer's callers).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from lcdb_pipeline.dvo.fits import BIG_ENDIAN_TYPES, CARD, padded, parse_tform
+from lcdb_pipeline.dvo.fits import CARD, padded
+from lcdb_pipeline.dvo.formats import ColumnSpec, spec_dtype
 
 
 def format_card(key: str, value=None, comment: str = "") -> str:
@@ -49,37 +50,6 @@ def header_bytes(cards: Sequence[tuple]) -> bytes:
     return raw + b" " * (padded(len(raw)) - len(raw))
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A table column as written: TTYPE, TFORM, TUNIT and the TTYPE comment."""
-
-    name: str
-    tform: str
-    unit: str = ""
-    comment: str = ""
-
-
-def spec_dtype(columns: Sequence[ColumnSpec]) -> np.dtype:
-    """The big-endian structured dtype of a row of `columns` (duplicate names get _2, _3 … as when read)."""
-    names, formats, offsets, offset, seen = [], [], [], 0, {}
-    for col in columns:
-        repeat, code, width = parse_tform(col.tform, "<layout>", col.name)
-        n = seen.get(col.name.upper(), 0) + 1
-        seen[col.name.upper()] = n
-        name = col.name if n == 1 else f"{col.name}_{n}"
-        if code == "A":
-            fmt = f"S{repeat}"
-        elif code == "X":
-            fmt = ("u1", (width,))
-        else:
-            fmt = BIG_ENDIAN_TYPES[code] if repeat == 1 else (BIG_ENDIAN_TYPES[code], (repeat,))
-        names.append(name)
-        formats.append(fmt)
-        offsets.append(offset)
-        offset += width
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
-
-
 def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
                    columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
                    extra_cards: Sequence[tuple] = ()) -> int:
@@ -110,3 +80,6 @@ def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extn
         f.write(body)
         f.write(b"\0" * pad)
         return f.tell()
+
+
+__all__ = ["ColumnSpec", "format_card", "header_bytes", "spec_dtype", "write_bintable"]

@@ -11,7 +11,7 @@
 * `Images.dat` — one row per chip image, `DVO_IMAGE_PS1_V1` or `DVO_IMAGE_PS1_V5_LOAD` to match the
   catalog format; ZERO_PT = 25.
 * per depth-4 table `.cpt`, `.cpm`, `.cps`, `.cpn` with the EXTNAMEs, columns, TFORMs and primary keywords
-  of the real IPP headers (`lcdb_pipeline.synth.layouts`).
+  of the real IPP headers (`lcdb_pipeline.dvo.formats`).
 
 Content: two cameras, GPC1 (filters g r i z y, 60 chips `XY01 … XY76` on an 8 × 8 grid without corners)
 and MEGACAM (u g r i z, 36 chips `00 … 35` on 9 × 4), exposures 2010–2020 (TIME, TIME_MSEC), chip gaps (each
@@ -40,7 +40,7 @@ from lcdb_pipeline.dvo.photcodes import Photcodes, PhotcodeType
 from lcdb_pipeline.synth.cameras import CAMERAS, per_camera
 from lcdb_pipeline.synth.detections import ChipImages, Detections, make_detections, make_images
 from lcdb_pipeline.synth.exposures import Exposures, make_exposures
-from lcdb_pipeline.synth.layouts import CATALOG_LAYOUTS
+from lcdb_pipeline.dvo.formats import CATALOG_FORMATS
 from lcdb_pipeline.synth.measurements import Measured, make_measured
 from lcdb_pipeline.synth.objects import Objects, make_objects
 from lcdb_pipeline.synth.plan import EMPTY_DIR_BAND, MISSING_DIR_BAND, PlannedTable, plan_sky
@@ -260,8 +260,15 @@ def _table_content(rng, ti, tab, in_table, n_obj_table, det_id, sky: _Sky, fmt_n
     if fmt_name == "PS1_V5_LOAD":
         m["m_flat"] = meas.m_flat[sel].astype(np.float32)
     pltscale = per_camera([c.pltscale for c in CAMERAS], ex.cam[d.ex[sel]], dtype=np.float32)
-    return TableContent(tab, fmt_name, CATALOG_LAYOUTS[fmt_name], o, m, meas.dra[sel], meas.ddec[sel],
+    return TableContent(tab, fmt_name, _layouts(fmt_name), o, m, meas.dra[sel], meas.ddec[sel],
                         meas.x_ccd[sel], meas.y_ccd[sel], pltscale, det_sec[sel], meas.cal[sel], nsecfilt, unsorted)
+
+
+def _layouts(fmt_name: str) -> dict:
+    """The layouts of one catalog format by file extension."""
+    fmt = CATALOG_FORMATS[fmt_name]
+    return {"cpt": fmt.layout("average"), "cpm": fmt.layout("measure"), "cps": fmt.layout("secfilt"),
+            "cpn": fmt.layout("missing")}
 
 
 def _prepare(out_dir: str, overwrite: bool) -> None:

@@ -13,7 +13,7 @@ from lcdb_pipeline.synth.cameras import CAMERAS, FILTERS, per_camera
 from lcdb_pipeline.synth.detections import ChipImages
 from lcdb_pipeline.synth.exposures import Exposures
 from lcdb_pipeline.synth.fits_writer import write_bintable
-from lcdb_pipeline.synth.layouts import IMAGE_LAYOUTS, SKY_REGION, Layout
+from lcdb_pipeline.dvo.formats import Layout, layout
 from lcdb_pipeline.synth.measurements import ZERO_PT
 from lcdb_pipeline.synth.plan import PlannedTable
 
@@ -30,25 +30,29 @@ def _u16(a) -> np.ndarray:
     return np.asarray(a).astype(np.uint16).view(np.int16)
 
 
-def primary_cards(layout: Layout, values: dict) -> list[tuple]:
+def primary_cards(lay: Layout, values: dict, style: str | None = None) -> list[tuple]:
     """Primary cards: exactly the keywords (and order) of the real header of this layout."""
     base = {"SIMPLE": True, "BITPIX": 8, "NAXIS": 0, "PCOUNT": 0, "GCOUNT": 1, "BSCALE": 1.0, "BZERO": 0.0,
             "EXTEND": False}
     base.update(values)
-    missing = [k for k in layout.primary if k not in base]
+    keys = lay.primary(style)
+    missing = [k for k in keys if k not in base]
     if missing:
-        raise AssertionError(f"{layout.extname}: no value for primary keywords {missing}")
-    return [(k, base[k]) for k in layout.primary]
+        raise AssertionError(f"{lay.extname}: no value for primary keywords {missing}")
+    return [(k, base[k]) for k in keys]
 
 
-def write_layout(path: str, layout: Layout, data: np.ndarray, primary: dict | None = None) -> int:
-    """One file: the layout's primary keywords and its table."""
-    return write_bintable(path, primary_cards(layout, primary or {}), layout.extname, layout.columns, data,
-                          scale_keywords=layout.style == "v1")
+def write_layout(path: str, lay: Layout, data: np.ndarray, primary: dict | None = None,
+                 style: str | None = None) -> int:
+    """One file: the layout's primary keywords and its table, in `style` (default: the layout's own)."""
+    style = style or lay.style
+    return write_bintable(path, primary_cards(lay, primary or {}, style), lay.extname, lay.columns, data,
+                          scale_keywords=style == "v1")
 
 
 def write_skytable(path: str, rows: list[dict]) -> int:
-    a = SKY_REGION.empty(len(rows))
+    sky_region = layout("SKY_REGION")
+    a = sky_region.empty(len(rows))
     a["R_MIN"] = [r["r"][0] for r in rows]
     a["R_MAX"] = [r["r"][1] for r in rows]
     a["D_MIN"] = [r["r"][2] for r in rows]
@@ -61,7 +65,7 @@ def write_skytable(path: str, rows: list[dict]) -> int:
     a["CHILD"] = [bytes([1 if r["child_e"] > r["child_s"] else 0]) for r in rows]
     a["TABLE"] = [bytes([r["table"]]) for r in rows]
     a["NAME"] = [r["name"].encode() for r in rows]
-    return write_layout(path, SKY_REGION, a, {"EXTEND": True})
+    return write_layout(path, sky_region, a, {"EXTEND": True})
 
 
 @dataclass
@@ -94,8 +98,9 @@ def write_catalog_table(out_dir: str, c: TableContent) -> int:
                         _cpt_primary(c, stem))
     size += write_layout(os.path.join(directory, f"{stem}.cpm"), c.layouts["cpm"], _cpm_rows(c))
     size += write_layout(os.path.join(directory, f"{stem}.cps"), c.layouts["cps"], _cps_rows(c))
-    # .cpn: no missing detections recorded
-    size += write_layout(os.path.join(directory, f"{stem}.cpn"), c.layouts["cpn"], c.layouts["cpn"].empty(0))
+    # .cpn: no missing detections recorded (DVO_MISSING, in the header style of the table's format)
+    size += write_layout(os.path.join(directory, f"{stem}.cpn"), c.layouts["cpn"], c.layouts["cpn"].empty(0),
+                         style=c.layouts["cpt"].style)
     return size
 
 
@@ -209,7 +214,7 @@ def _cps_rows(c: TableContent) -> np.ndarray:
 
 
 def write_images(path: str, fmt: str, seed: int, images: ChipImages, ex: Exposures) -> int:
-    lay = IMAGE_LAYOUTS[fmt]
+    lay = layout(f"DVO_IMAGE_{fmt}")
     n = images.n
     a = lay.empty(n)
     cams = ex.cam[images.ex]

@@ -9,7 +9,7 @@ from lcdb_pipeline.dvo import DVOError, Photcodes, PhotcodeType, split_name
 from lcdb_pipeline.dvo.fits import BinTable
 from lcdb_pipeline.synth import pv3_photcodes_path
 from lcdb_pipeline.synth.fits_writer import write_bintable
-from lcdb_pipeline.synth.layouts import PHOTCODE_PS1_V1
+from lcdb_pipeline.dvo.formats import layout
 from support.fits import PV2, patch_cell
 
 GPC1_POOR = 0xE0440130
@@ -133,7 +133,7 @@ def test_index_of(real):
 
 def _v1_photcodes(tmp_path, pc: Photcodes, n: int = 40, type_byte=None, codes=None):
     """A DVO_PHOTCODE_PS1_V1 file (16-bit masks, TFORM I) from the first rows of `pc`."""
-    lay = PHOTCODE_PS1_V1
+    lay = layout("DVO_PHOTCODE_PS1_V1")
     a = lay.empty(n)
     a["CODE"] = (pc.code[:n] if codes is None else codes).astype(np.uint16).view(np.int16)
     a["NAME"] = [s.encode() for s in pc.name[:n]]
