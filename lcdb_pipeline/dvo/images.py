@@ -100,10 +100,11 @@ class Images:
             tzero = np.full(rows.shape, -1, dtype=np.int64)
             photcode = np.zeros(rows.shape, dtype=np.uint16)
         if warn and not found.all():
-            warnings.warn(DVOWarning(self._unknown_message(np.asarray(image_ids), found, path)), stacklevel=2)
+            warnings.warn(DVOWarning(self.unknown_ids_message(np.asarray(image_ids), found, path)), stacklevel=2)
         return ImageMatch(rows, found, exptime, tzero, photcode)
 
-    def _unknown_message(self, image_ids: np.ndarray, found: np.ndarray, path) -> str:
+    def unknown_ids_message(self, image_ids: np.ndarray, found: np.ndarray, path) -> str:
+        """The warning for the rows of `image_ids` not `found` in Images.dat (`path`: the file they are in)."""
         ids = image_ids.astype(np.int64)
         missing = np.unique(ids[~found])
         first = int(np.argmax(~found))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,37 @@ class PhotcodeType(enum.IntEnum):
     SEC = 2
     DEP = 3
     REF = 4
+
+
+class MeasurementKind(enum.IntEnum):
+    """What a measurement with this photcode is (DESIGN §5 "epoch measurements"; docs/dvo.md, the photcode
+    name rule). Only EPOCH rows — single-exposure detections on a detector chip — make lightcurves."""
+
+    EPOCH = 0  # DEP, CAMERA.filter.CHIP with a detector chip name (XYnn, or 1–3 digits)
+    REFERENCE = 1  # REF (external catalogue) and SEC/PRI (filter average) rows
+    STACK = 2  # CAMERA.filter.SkyChip: photometry on stacks
+    FORCED = 3  # CAMERA.filter.ForcedWarp: forced photometry on warps
+    OTHER = 4  # DEP names that are not a detector chip: plates (USNO.103AE.AMB2), SIMTEST.g.Chip, 2-part and
+    #            bare DEP names
+
+
+#: a detector chip: GPC1's XY01 … XY76, or a CCD number (MegaCam 00 … 39, CFH12K, MOSAIC2, UKIRT, SDSS 11 … 56)
+DETECTOR_CHIP = re.compile(r"XY\d\d|\d{1,3}")
+STACK_CHIP = "SkyChip"
+FORCED_CHIP = "ForcedWarp"
+
+
+def measurement_kind(type_byte: int, chip: str | None) -> MeasurementKind:
+    """The kind of measurement a photcode (TYPE byte, last part of a 3-part name or None) stands for."""
+    if type_byte != PhotcodeType.DEP:
+        return MeasurementKind.REFERENCE
+    if chip == STACK_CHIP:
+        return MeasurementKind.STACK
+    if chip == FORCED_CHIP:
+        return MeasurementKind.FORCED
+    if chip is not None and DETECTOR_CHIP.fullmatch(chip):
+        return MeasurementKind.EPOCH
+    return MeasurementKind.OTHER
 
 
 def split_name(name: str) -> tuple[str | None, str | None, str | None]:
@@ -109,6 +141,8 @@ class Photcodes:
     `astrom_err_sys`, `astrom_err_scale`, `astrom_err_mag_scale`, `photom_err_sys` float32, the four masks
     uint32, and derived `camera`, `filter`, `chip` (object arrays, None where absent), `root` (camera or
     bare name), `equiv_name`.
+
+    `kind[row]` is the `MeasurementKind` (uint8) of each photcode: only EPOCH rows make lightcurves.
 
     `observation_key[row]` numbers the distinct (root, filter) pairs (`observation_names(key)`): the unit of
     one DVOObservation. A bare name's filter is its EQUIV SEC name when it has one, else the name itself.
@@ -190,6 +224,7 @@ class Photcodes:
         self._observation_names = list(keys)
         self.n_observation_keys = len(keys)
         self._by_name = {str(s): i for i, s in enumerate(self.name)}
+        self.kind = np.array([measurement_kind(int(t), c) for t, c in zip(self.type, self.chip)], dtype=np.uint8)
 
     # -- lookups ------------------------------------------------------------------------------------------
 
@@ -262,18 +297,15 @@ class Photcodes:
         r = int(self.equiv_row[self.row_of(code)])
         return self.record(r) if r >= 0 else None
 
-    def instrument_tree(self, types: tuple[PhotcodeType, ...] = (PhotcodeType.DEP, PhotcodeType.REF,
-                                                                  PhotcodeType.PRI)) -> dict[str, InstrumentNode]:
-        """The camera → chip tree (DESIGN §5) of the photcodes of the given types (SEC average filters are
-        not instruments and are left out by default). 3-part names hang under camera → chip; 2-part names
-        and bare names sit at their root."""
+    def instrument_tree(self) -> dict[str, InstrumentNode]:
+        """The camera → chip tree (DESIGN §5): every camera with detector chips (`MeasurementKind.EPOCH`
+        photcodes, one chip per last name part), and each bare REF name as a root of its own. Stacks, forced
+        photometry, plates, test cameras and filter averages are not instruments."""
         tree: dict[str, InstrumentNode] = {}
         for p in self:
-            if p.type not in types:
-                continue
-            node = tree.setdefault(p.root, InstrumentNode(p.root))
-            if p.chip is None:
-                node.photcodes.append(p)
-            else:
-                node.chips.setdefault(p.chip, []).append(p)
+            kind = self.kind[p.row]
+            if kind == MeasurementKind.EPOCH:
+                tree.setdefault(p.root, InstrumentNode(p.root)).chips.setdefault(p.chip, []).append(p)
+            elif p.type == PhotcodeType.REF and p.camera is None:
+                tree.setdefault(p.root, InstrumentNode(p.root)).photcodes.append(p)
         return tree
