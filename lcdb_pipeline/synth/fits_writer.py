@@ -50,19 +50,10 @@ def header_bytes(cards: Sequence[tuple]) -> bytes:
     return raw + b" " * (padded(len(raw)) - len(raw))
 
 
-def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
-                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
-                   extra_cards: Sequence[tuple] = ()) -> int:
-    """Write a primary HDU (keywords only) and one BINTABLE; return the file size.
-
-    `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1 and
-    TZEROn = 0 for every column, as the older IPP files do.
-    """
-    dtype = spec_dtype(columns)
-    if data.dtype != dtype:
-        raise ValueError(f"data dtype does not match the layout of {extname}")
-    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", dtype.itemsize),
-           ("NAXIS2", int(data.shape[0])), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
+def _extension_cards(extname: str, columns: Sequence[ColumnSpec], nrows: int, row_bytes: int,
+                     scale_keywords: bool, extra_cards: Sequence[tuple] = ()) -> list[tuple]:
+    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", row_bytes),
+           ("NAXIS2", nrows), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
            ("EXTNAME", extname)]
     ext += list(extra_cards)
     for i, col in enumerate(columns, start=1):
@@ -72,14 +63,37 @@ def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extn
         if scale_keywords:
             ext.append((f"TSCAL{i}", 1.0))
             ext.append((f"TZERO{i}", 0.0))
-    body = np.ascontiguousarray(data).tobytes()
-    pad = padded(len(body)) - len(body)
+    return ext
+
+
+def write_tables(path: str | os.PathLike, primary_cards: Sequence[tuple],
+                 tables: Sequence[tuple[str, Sequence[ColumnSpec], np.ndarray]], *, scale_keywords: bool = False,
+                 extra_cards: Sequence[tuple] = ()) -> int:
+    """Write a primary HDU (keywords only) and one BINTABLE per (extname, columns, data) — one table for a
+    SPLIT-mode file, several for a MEF `.cpt`; return the file size.
+
+    Each `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1
+    and TZEROn = 0 for every column, as the older IPP files do."""
     with open(path, "wb") as f:
         f.write(header_bytes(primary_cards))
-        f.write(header_bytes(ext))
-        f.write(body)
-        f.write(b"\0" * pad)
+        for extname, columns, data in tables:
+            dtype = spec_dtype(columns)
+            if data.dtype != dtype:
+                raise ValueError(f"data dtype does not match the layout of {extname}")
+            f.write(header_bytes(_extension_cards(extname, columns, int(data.shape[0]), dtype.itemsize,
+                                                  scale_keywords, extra_cards)))
+            body = np.ascontiguousarray(data).tobytes()
+            f.write(body)
+            f.write(b"\0" * (padded(len(body)) - len(body)))
         return f.tell()
 
 
-__all__ = ["ColumnSpec", "format_card", "header_bytes", "spec_dtype", "write_bintable"]
+def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
+                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
+                   extra_cards: Sequence[tuple] = ()) -> int:
+    """Write a primary HDU (keywords only) and one BINTABLE; return the file size."""
+    return write_tables(path, primary_cards, [(extname, columns, data)], scale_keywords=scale_keywords,
+                        extra_cards=extra_cards)
+
+
+__all__ = ["ColumnSpec", "format_card", "header_bytes", "spec_dtype", "write_bintable", "write_tables"]

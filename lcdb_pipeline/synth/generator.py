@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import numpy as np
@@ -39,7 +39,9 @@ import numpy as np
 from lcdb_pipeline.dvo.photcodes import Photcodes, PhotcodeType
 from lcdb_pipeline.synth.cameras import CAMERAS, per_camera
 from lcdb_pipeline.synth.detections import ChipImages, Detections, make_detections, make_images
+from lcdb_pipeline.synth.elixir import quantize
 from lcdb_pipeline.synth.exposures import Exposures, make_exposures
+from lcdb_pipeline.synth.extras import add_extra_rows
 from lcdb_pipeline.dvo.formats import CATALOG_FORMATS
 from lcdb_pipeline.synth.measurements import Measured, make_measured
 from lcdb_pipeline.synth.objects import Objects, make_objects
@@ -48,7 +50,7 @@ from lcdb_pipeline.synth.writing import TableContent, write_catalog_table, write
 
 __all__ = ["CAMERAS", "FORMATS", "SCALES", "SynthSummary", "generate", "pv3_photcodes_path"]
 
-FORMATS = {"ps1_v1": "PS1_V1", "ps1_v5_load": "PS1_V5_LOAD"}
+FORMATS = {"ps1_v1": "PS1_V1", "ps1_v5_load": "PS1_V5_LOAD", "elixir": "ELIXIR"}  # ELIXIR: MEF mode
 
 #: per scale: populated bands, depth-4 split (ndiv × ndiv per region), objects per table, epochs per filter
 SCALES = {
@@ -77,6 +79,9 @@ class SynthSummary:
     unsorted_table: str
     high_obj_id_table: str
     nan_position: tuple[str, int]
+    no_sorted_table: str = ""  # its .cpt has no SORTED keyword (sorted, the IPP's default)
+    unknown_image_table: str = ""  # a few of its measurements have IMAGE_IDs Images.dat does not know
+    unknown_image_rows: tuple[int, ...] = ()  # their .cpm rows
     missing_dir_region: str = MISSING_DIR_BAND
     empty_dir_region: str = EMPTY_DIR_BAND
     truth: dict = field(default_factory=dict, repr=False)
@@ -147,6 +152,9 @@ def generate(out_dir: str | os.PathLike, scale: str = "small", seed: int = 0, fm
         unsorted_table=data_tables[written["unsorted"]].name,
         high_obj_id_table=data_tables[written["high_id"]].name,
         nan_position=(data_tables[written["nan_table"]].name, written["nan_row"]), truth=written["truth"],
+        no_sorted_table=data_tables[written["no_sorted"]].name,
+        unknown_image_table=data_tables[written["unknown_image"]].name,
+        unknown_image_rows=written["unknown_image_rows"],
     )
 
 
@@ -159,12 +167,16 @@ def _simulate(rng, sc: dict, populated: list[str], data_tables: list[PlannedTabl
                            min(t.bounds[2] for t in data_tables if t.band == band),
                            max(t.bounds[3] for t in data_tables if t.band == band)] for band in populated])
     exposures = make_exposures(rng, field_box, sc)
+    if fmt_name == "ELIXIR":  # no TIME_MSEC in ELIXIR: exposures start on whole seconds
+        exposures = replace(exposures, msec=np.zeros_like(exposures.msec))
     fields = {band: i for i, band in enumerate(populated)}
     field_of_obj = np.array([fields[t.band] for t in data_tables])[objects.table_of_obj]
     detections = make_detections(rng, objects, field_of_obj, exposures, len(populated), pc)
     images = make_images(rng, detections)
     measured = make_measured(rng, objects, detections, exposures, images, pc, fmt_name == "PS1_V5_LOAD")
-    return _Sky(objects, exposures, detections, images, measured)
+    detections, measured, image_of = add_extra_rows(rng, objects, field_of_obj, detections, exposures, measured, pc,
+                                                    images.of_detection)
+    return _Sky(objects, exposures, detections, replace(images, of_detection=image_of), measured)
 
 
 def _sec_of_detection(pc: Photcodes, rows_pc: np.ndarray) -> tuple[np.ndarray, int]:
@@ -187,10 +199,11 @@ def _write_tables(out_dir, rng, n_obj_table: int, data_tables: list[PlannedTable
     nan_row = int(np.argmax(np.bincount(d.obj[sky.objects.table_of_obj[d.obj] == nan_table],
                                         minlength=n_obj_table)[:n_obj_table] > 0))
     traps = dict(nan_table=nan_table, nan_row=nan_row, unsorted=1 if n_tables > 1 else 0,
-                 high_id=2 if n_tables > 2 else 0)
+                 high_id=2 if n_tables > 2 else 0, no_sorted=3 if n_tables > 3 else 0,
+                 unknown_image=4 if n_tables > 4 else 0, unknown_image_rows=())
     sort_key = np.lexsort((d.code, meas.time, d.obj))  # by object, then time, then chip
     bounds = np.searchsorted(d.obj[sort_key], np.arange(n_tables + 1) * n_obj_table)
-    out = dict(traps, bytes=0, measurements=0, truth={})
+    out = dict(bytes=0, measurements=0, truth={})
     det_id = 0
     for ti, tab in enumerate(data_tables):
         in_table = sort_key[bounds[ti] : bounds[ti + 1]]
@@ -202,8 +215,9 @@ def _write_tables(out_dir, rng, n_obj_table: int, data_tables: list[PlannedTable
         out["measurements"] += n
         if keep_truth:
             out["truth"][tab.name] = {"objects": content.o, "measurements": content.m,
-                                      "sorted": not content.unsorted, "catid": tab.catid, "bounds": tab.bounds}
-    return out
+                                      "sorted": not content.unsorted, "catid": content.table.catid,
+                                      "bounds": tab.bounds}
+    return {**traps, **out}
 
 
 def _table_objects(ti: int, tab: PlannedTable, in_table: np.ndarray, n_obj_table: int, sky: _Sky,
@@ -259,9 +273,18 @@ def _table_content(rng, ti, tab, in_table, n_obj_table, det_id, sky: _Sky, fmt_n
     )
     if fmt_name == "PS1_V5_LOAD":
         m["m_flat"] = meas.m_flat[sel].astype(np.float32)
+    ints = None
+    if fmt_name == "ELIXIR":
+        tab = replace(tab, catid=tab.sky_index)  # no CATID keyword: the reader takes the SkyTable INDEX
+        o, m, ints = quantize(o, m, meas.dra[sel], meas.ddec[sel], tab.catid)
+    elif ti == traps["unknown_image"]:  # IMAGE_IDs Images.dat does not know: EXPTIME from M_TIME
+        rows = np.flatnonzero(m["image_id"] > 0)[:5]
+        m["image_id"][rows] = 4_000_000_000 + np.arange(rows.size, dtype=np.uint32)
+        traps["unknown_image_rows"] = tuple(int(r) for r in rows)
     pltscale = per_camera([c.pltscale for c in CAMERAS], ex.cam[d.ex[sel]], dtype=np.float32)
     return TableContent(tab, fmt_name, _layouts(fmt_name), o, m, meas.dra[sel], meas.ddec[sel],
-                        meas.x_ccd[sel], meas.y_ccd[sel], pltscale, det_sec[sel], meas.cal[sel], nsecfilt, unsorted)
+                        meas.x_ccd[sel], meas.y_ccd[sel], pltscale, det_sec[sel], meas.cal[sel], nsecfilt, unsorted,
+                        omit_sorted=ti == traps["no_sorted"], elixir_ints=ints)
 
 
 def _layouts(fmt_name: str) -> dict:

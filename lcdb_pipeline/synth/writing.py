@@ -11,6 +11,7 @@ import numpy as np
 
 from lcdb_pipeline.synth.cameras import CAMERAS, FILTERS, per_camera
 from lcdb_pipeline.synth.detections import ChipImages
+from lcdb_pipeline.synth.elixir import write_mef
 from lcdb_pipeline.synth.exposures import Exposures
 from lcdb_pipeline.synth.fits_writer import write_bintable
 from lcdb_pipeline.dvo.formats import Layout, layout
@@ -30,12 +31,12 @@ def _u16(a) -> np.ndarray:
     return np.asarray(a).astype(np.uint16).view(np.int16)
 
 
-def primary_cards(lay: Layout, values: dict, style: str | None = None) -> list[tuple]:
-    """Primary cards: exactly the keywords (and order) of the real header of this layout."""
+def primary_cards(lay: Layout, values: dict, style: str | None = None, omit: tuple[str, ...] = ()) -> list[tuple]:
+    """Primary cards: exactly the keywords (and order) of the real header of this layout (less `omit`)."""
     base = {"SIMPLE": True, "BITPIX": 8, "NAXIS": 0, "PCOUNT": 0, "GCOUNT": 1, "BSCALE": 1.0, "BZERO": 0.0,
             "EXTEND": False}
     base.update(values)
-    keys = lay.primary(style)
+    keys = [k for k in lay.primary(style) if k not in omit]
     missing = [k for k in keys if k not in base]
     if missing:
         raise AssertionError(f"{lay.extname}: no value for primary keywords {missing}")
@@ -43,10 +44,10 @@ def primary_cards(lay: Layout, values: dict, style: str | None = None) -> list[t
 
 
 def write_layout(path: str, lay: Layout, data: np.ndarray, primary: dict | None = None,
-                 style: str | None = None) -> int:
+                 style: str | None = None, omit: tuple[str, ...] = ()) -> int:
     """One file: the layout's primary keywords and its table, in `style` (default: the layout's own)."""
     style = style or lay.style
-    return write_bintable(path, primary_cards(lay, primary or {}, style), lay.extname, lay.columns, data,
+    return write_bintable(path, primary_cards(lay, primary or {}, style, omit), lay.extname, lay.columns, data,
                           scale_keywords=style == "v1")
 
 
@@ -87,6 +88,8 @@ class TableContent:
     cal: np.ndarray
     nsecfilt: int
     unsorted: bool
+    omit_sorted: bool = False  # write no SORTED keyword (the IPP then takes the table as sorted)
+    elixir_ints: dict | None = None  # ELIXIR: the stored integers (synth.elixir.quantize)
 
 
 def write_catalog_table(out_dir: str, c: TableContent) -> int:
@@ -94,8 +97,12 @@ def write_catalog_table(out_dir: str, c: TableContent) -> int:
     directory = os.path.join(out_dir, c.table.band)
     os.makedirs(directory, exist_ok=True)
     stem = c.table.name.split("/", 1)[1]
+    if c.fmt == "ELIXIR":  # MEF mode: every table in the .cpt
+        mean = _sec_means(c)[0].reshape(c.o["ra"].size, c.nsecfilt)
+        return write_mef(os.path.join(directory, f"{stem}.cpt"), c.table, c.o, c.m, c.elixir_ints, mean, DATE,
+                         c.omit_sorted, c.unsorted)
     size = write_layout(os.path.join(directory, f"{stem}.cpt"), c.layouts["cpt"], _cpt_rows(c),
-                        _cpt_primary(c, stem))
+                        _cpt_primary(c, stem), omit=("SORTED",) if c.omit_sorted else ())
     size += write_layout(os.path.join(directory, f"{stem}.cpm"), c.layouts["cpm"], _cpm_rows(c))
     size += write_layout(os.path.join(directory, f"{stem}.cps"), c.layouts["cps"], _cps_rows(c))
     # .cpn: no missing detections recorded (DVO_MISSING, in the header style of the table's format)
@@ -185,10 +192,10 @@ def _cpm_constants(a: np.ndarray) -> None:
     a["Y_CCD_ERR"] = 5
 
 
-def _cps_rows(c: TableContent) -> np.ndarray:
-    """Per object and SEC filter, the mean calibrated magnitude of the measurements."""
+def _sec_means(c: TableContent) -> tuple[np.ndarray, ...]:
+    """Per object and SEC filter (flat, object-major): mean and scatter of the calibrated magnitudes of the
+    measurements, their count and the count of finite ones."""
     nobj, nsecfilt = c.o["ra"].size, c.nsecfilt
-    a = c.layouts["cps"].empty(nobj * nsecfilt)
     good = c.sec >= 0
     cell = c.m["ave_ref"][good] * nsecfilt + c.sec[good]
     cal = c.cal[good]
@@ -200,6 +207,13 @@ def _cps_rows(c: TableContent) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(nused > 0, s1 / nused, np.nan)
         sd = np.sqrt(np.maximum(np.where(nused > 1, s2 / nused - mean ** 2, np.nan), 0.0))
+    return mean, sd, ncode, nused
+
+
+def _cps_rows(c: TableContent) -> np.ndarray:
+    """Per object and SEC filter, the mean calibrated magnitude of the measurements."""
+    mean, sd, ncode, nused = _sec_means(c)
+    a = c.layouts["cps"].empty(mean.size)
     a["MAG"] = mean
     a["NCODE"] = np.minimum(ncode, 0x7FFF)
     a["NUSED"] = np.minimum(nused, 0x7FFF)
@@ -233,23 +247,34 @@ def write_images(path: str, fmt: str, seed: int, images: ChipImages, ex: Exposur
     a["CTYPE"] = b"RA---TAN"
     a["TZERO"] = ex.time[images.ex]
     a["NSTAR"] = images.nstar
-    a["SECZ"] = ex.airmass[images.ex]
     a["NX"], a["NY"] = px[:, 0].astype(np.int16), px[:, 1].astype(np.int16)
+    a["EXPTIME"] = ex.exptime[images.ex]
+    a["CCDNUM"] = (cy * nxg + cx).astype(np.uint8)
+    if fmt == "ELIXIR":  # millimag / milliairmass shorts, SOURCE for the photcode, no IMAGE_ID
+        a["SECZ"] = np.round(ex.airmass[images.ex] * 1000.0).astype(np.int16)
+        a["MCAL"] = np.round(images.mcal * 1000.0).astype(np.int16)
+        a["DMCAL"] = 10
+        a["SOURCE"] = images.code.astype(np.uint16).view(np.int16)
+        a["NAME"] = [n[:31] for n in _image_names(images, ex, cams, cx, cy)]
+    else:
+        _ps1_image_columns(a, fmt, images, ex, cams, fov, nxg, chip_ra, chip_dec)
+        a["NAME"] = _image_names(images, ex, cams, cx, cy)
+    dbid = hashlib.md5(f"lcdb-synth/{seed}/{fmt}".encode()).hexdigest()
+    prim = {"EXTEND": True, "NIMAGES": n, "ZERO_PT": ZERO_PT, "DVO_DBID": dbid, "FORMAT": fmt, "IMAGEID": n + 1}
+    return write_layout(path, lay, a, prim)
+
+
+def _ps1_image_columns(a, fmt, images: ChipImages, ex: Exposures, cams, fov, nxg, chip_ra, chip_dec) -> None:
+    a["SECZ"] = ex.airmass[images.ex]
     a["MCAL"] = images.mcal
     a["DMCAL"] = 0.01
     a["PHOTCODE"] = images.code.astype(np.uint16).view(np.int16)
-    a["EXPTIME"] = ex.exptime[images.ex]
     a["LAT"] = per_camera([c.latitude for c in CAMERAS], cams, dtype=np.float32)
-    a["CCDNUM"] = (cy * nxg + cx).astype(np.uint8)
-    a["IMAGE_ID"] = np.arange(1, n + 1, dtype=np.int64).astype(np.int32)
+    a["IMAGE_ID"] = np.arange(1, images.n + 1, dtype=np.int64).astype(np.int32)
     a["SOURCE_ID"] = cams + 1
     if fmt == "PS1_V5_LOAD":
         a["RA_CENTER"], a["DEC_CENTER"] = chip_ra, chip_dec
         a["RADIUS"] = fov / nxg * 0.75
-    a["NAME"] = _image_names(images, ex, cams, cx, cy)
-    dbid = hashlib.md5(f"lcdb-synth/{seed}/{fmt}".encode()).hexdigest()
-    prim = {"EXTEND": True, "NIMAGES": n, "ZERO_PT": ZERO_PT, "DVO_DBID": dbid, "FORMAT": fmt, "IMAGEID": n + 1}
-    return write_layout(path, lay, a, prim)
 
 
 def _image_names(images: ChipImages, ex: Exposures, cams, cx, cy) -> list[bytes]:
