@@ -8,7 +8,7 @@ from pathlib import Path
 from lcdb_pipeline.cli import commands
 
 SCALES = ("small", "medium", "large")
-SYNTH_FORMATS = ("ps1_v1", "ps1_v5_load")
+SYNTH_FORMATS = ("ps1_v1", "ps1_v5_load", "elixir")  # elixir: MEF mode, as catdir.grizy
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DVO_ROOT_HELP = "directory holding SkyTable.fits, Photcodes.dat, Images.dat"
 
