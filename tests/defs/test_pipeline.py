@@ -116,6 +116,10 @@ def test_every_region_materializes_with_passing_checks(loaded):
             assert key in meta, key
         assert meta["rows written"].value > 0
         assert "data:image/png;base64," in meta["sample lightcurve"].value
+        excluded = meta["measurements excluded, per kind"].value
+        assert all(excluded[k] > 0 for k in ("reference/secondary", "stack (SkyChip)", "forced (ForcedWarp)"))
+        assert excluded["camera without observatory"] == 0
+        assert meta["measurements excluded (not epochs)"].value == sum(excluded.values())
 
 
 def test_rows_equal_an_independent_computation(loaded):
@@ -383,3 +387,23 @@ def test_readme_query_example_runs_as_written(loaded, capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert re.search(r"^[ns]\d{4}/\S+ (GPC1|MEGACAM) \w: \d+ of \d+ epochs measured$", out, re.M), out
+
+
+def test_dvo_time_scale_setting_reaches_the_mission(tmp_path, make_database, monkeypatch):
+    """LCDB_DVO_TIME_SCALE (default utc, the IPP's GPC1 FPA.TIMESYS) is the Mission's time_epoch_scale; a
+    value that is not a time scale is refused, naming the setting."""
+    url = make_database("time_scale")
+    root = tmp_path / "dvo"
+    generate(root, scale="small", seed=2)
+    upgrade_database(url)
+    with instance_for_test() as instance:
+        for scale in (None, "tai"):
+            if scale:
+                monkeypatch.setenv("LCDB_DVO_TIME_SCALE", scale)
+            resources = lcdb_resources(database_url=url, dvo_root=root)
+            assert materialize([lightcurvedb_reference], instance=instance, resources=resources).success
+            with make_engine(url).connect() as conn:
+                stored = conn.execute(sa.text("SELECT time_epoch_scale FROM mission")).scalar_one()
+            assert stored == (scale or "utc")
+        with pytest.raises(ValueError, match="LCDB_DVO_TIME_SCALE = 'tt' is not a DVO time scale"):
+            lcdb_resources(time_scale="tt")["mission"].spec()
