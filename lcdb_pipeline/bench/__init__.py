@@ -456,7 +456,7 @@ def naive_load(engine, dvo_root: str, max_rows: int) -> dict:
                                 session.add(target)
                             for g, group in enumerate(groups):
                                 session.add(DataSet(target=target, observation=obs, processing_group=group,
-                                                    values=chunk.values[g, i], errors=chunk.errors[i]))
+                                                    values=chunk.values[g, i], errors=chunk.errors[g, i]))
                             session.add(TargetSpecificTime(target=target, observation=obs,
                                                            barycentric_julian_dates=chunk.bjd[i]))
                             session.add(PhotFlagsArray(target=target, observation=obs,

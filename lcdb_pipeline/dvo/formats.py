@@ -463,21 +463,7 @@ SECFILT_ELIXIR = _layout('DVO_SECFILT_ELIXIR', "v1", [
 # bytes differently (the deprecated Mrel polyterms ORDER … MYYYY became NLINK_ASTROM … ASTROM_MAP_ID in
 # 2011, see dvo_convert_elixir.c): both variants are accepted, the real one is written.
 IMAGE_ELIXIR = _layout('DVO_IMAGE_ELIXIR', "v1", [
-    ('CRVAL1', 'D', '', 'coordinate at reference pixel'),
-    ('CRVAL2', 'D', '', 'coordinate at reference pixel'),
-    ('CRPIX1', 'E', '', 'coordinate of reference pixel'),
-    ('CRPIX2', 'E', '', 'coordinate of reference pixel'),
-    ('CDELT1', 'E', '', 'degrees per pixel'),
-    ('CDELT2', 'E', '', 'degrees per pixel'),
-    ('PC1_1', 'E', '', 'rotation matrix'),
-    ('PC1_2', 'E', '', 'rotation matrix'),
-    ('PC2_1', 'E', '', 'rotation matrix'),
-    ('PC2_2', 'E', '', 'rotation matrix'),
-    ('POLYTERMS', '14E', '', 'higher order warping terms'),
-    ('CTYPE', '15A', '', 'coordinate type'),
-    ('NPOLYTERMS', 'A', '', 'order of polynomial'),
-    ('TZERO', 'J', '', 'readout time (row 0)'),
-    ('NSTAR', 'J', '', 'number of stars on image'),
+    *_same(IMAGE_PS1_V5_LOAD.columns[:15]),  # the CoordsDisk substructure, TZERO, NSTAR
     ('SECZ', 'I', 'milliairmass', 'airmass'),
     ('NX', 'I', '', 'image width'),
     ('NY', 'I', '', 'image height'),
