@@ -122,7 +122,7 @@ def _open_region(dvo: DVORootResource, region: str) -> tuple[DVODatabase, Region
     except DVOError as exc:
         raise Failure(f"region {region}: {exc}", allow_retries=False) from None
     try:  # every table needs them: a damaged one is reported once, as reference data
-        database.photcodes, database.images
+        _ = database.photcodes, database.images
     except DVOError as exc:
         raise Failure(f"region {region}: reference data: {exc}", allow_retries=False) from None
     return database, contents, region_fingerprint(region_path)

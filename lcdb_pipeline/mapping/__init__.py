@@ -18,7 +18,7 @@ from lcdb_pipeline.mapping.instruments import instrument_specs
 from lcdb_pipeline.mapping.table import MappingError, map_table, target_names
 
 __all__ = [
-    "DETRENDING_METHODS", "EXCLUSION_KINDS", "PHOTOMETRIC_SOURCES", "PROCESSING_GROUPS", "InstrumentSpec", "MappingError",
-    "MissionSpec", "Observatory", "TIME_SCALES", "ObservationBlock", "ObservationChunk", "TableMapping", "instrument_specs",
-    "map_table", "target_names",
+    "DETRENDING_METHODS", "EXCLUSION_KINDS", "PHOTOMETRIC_SOURCES", "PROCESSING_GROUPS", "TIME_SCALES",
+    "InstrumentSpec", "MappingError", "MissionSpec", "Observatory", "ObservationBlock", "ObservationChunk",
+    "TableMapping", "instrument_specs", "map_table", "target_names",
 ]

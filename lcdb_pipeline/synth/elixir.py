@@ -38,11 +38,13 @@ def quantize(o: dict, m: dict, dra: np.ndarray, ddec: np.ndarray, catid: int) ->
         "D_RA": np.round(dra * 100.0).astype(np.int64), "D_DEC": np.round(ddec * 100.0).astype(np.int64),
         "flags": m["db_flags"].astype(np.int64) & 0xFFFF, "dophot": (m["phot_flags"].astype(np.int64) >> 16) & 0xFF,
     }
-    objects = dict(o, ra=o["ra"].astype(np.float32).astype(np.float64), dec=o["dec"].astype(np.float32).astype(np.float64),
+    as_float = {k: o[k].astype(np.float32).astype(np.float64) for k in ("ra", "dec")}  # TFORM E in ELIXIR
+    objects = dict(o, **as_float,
                    obj_id=np.arange(o["ra"].size, dtype=np.uint32), cat_id=np.full(o["ra"].size, catid, np.uint32))
     ave = m["ave_ref"]
     meas = dict(m, mag=_unmilli(ints["MAG"]), mag_err=_unmilli(ints["dM"], NAN_U_CHAR), m_cal=_unmilli(ints["Mcal"]),
-                airmass=_unmilli(ints["airmass"]), m_time=_unmilli(ints["dt"]), m_aper=np.full(ave.size, np.nan, np.float32),
+                airmass=_unmilli(ints["airmass"]), m_time=_unmilli(ints["dt"]),
+                m_aper=np.full(ave.size, np.nan, np.float32),
                 time_msec=np.zeros(ave.size, np.int64), image_id=np.zeros(ave.size, np.uint32),
                 db_flags=ints["flags"].astype(np.uint32), phot_flags=(ints["dophot"] << 16).astype(np.uint32),
                 obj_id=objects["obj_id"][ave], cat_id=objects["cat_id"][ave])
@@ -93,7 +95,9 @@ def write_mef(path: str, table, o: dict, m: dict, ints: dict, sec_mags: np.ndarr
     secfilt = ELIXIR.layout("secfilt").empty(nobj * (nsec - 1))
     secfilt["MAG"] = _milli(sec_mags[:, 1:].ravel())
     secfilt["MAG_CHI"], secfilt["MAG_ERR"] = 0, NAN_S_SHORT
-    tables = [(ELIXIR.layout("average"), _average_rows(o, sec_mags[:, 0])), (ELIXIR.layout("measure"), _measure_rows(m, ints)),
-              (ELIXIR.layout("missing"), ELIXIR.layout("missing").empty(0)), (ELIXIR.layout("secfilt"), secfilt)]
+    tables = [(ELIXIR.layout("average"), _average_rows(o, sec_mags[:, 0])),
+              (ELIXIR.layout("measure"), _measure_rows(m, ints)),
+              (ELIXIR.layout("missing"), ELIXIR.layout("missing").empty(0)),
+              (ELIXIR.layout("secfilt"), secfilt)]
     return write_tables(os.fspath(path), cards, [(lay.extname, lay.columns, data) for lay, data in tables],
                         scale_keywords=True)

@@ -269,9 +269,9 @@ def test_schedule_requests_only_changed_regions(loaded):
     context = build_schedule_context(instance=instance, resources=resources)
     assert not isinstance(changed_regions_schedule(context), list), "nothing changed since the load"
     region = loaded["regions"][-1]
-    cpm = sorted((root / region).glob("*.cpm"))[0]
+    changed = (sorted((root / region).glob("*.cpm")) or sorted((root / region).glob("*.cpt")))[0]  # MEF: the .cpt
     later = time.time() + 10
-    os.utime(cpm, (later, later))
+    os.utime(changed, (later, later))
     instance.add_dynamic_partitions(dvo_regions.name, ["../etc"])  # a bad key must not stop the others
     try:
         requests = changed_regions_schedule(build_schedule_context(instance=instance, resources=resources))
@@ -396,7 +396,7 @@ def test_dvo_time_scale_setting_reaches_the_mission(tmp_path, make_database, mon
     root = tmp_path / "dvo"
     generate(root, scale="small", seed=2)
     upgrade_database(url)
-    with instance_for_test() as instance:
+    with instance_for_test() as instance, set_defs_state_storage(None):  # see `loaded`
         for scale in (None, "tai"):
             if scale:
                 monkeypatch.setenv("LCDB_DVO_TIME_SCALE", scale)

@@ -221,7 +221,7 @@ def test_header_counts_checked(damaged, target, key):
     assert e.key == key and e.path == cpt and "12345" in e.problem
 
 
-def test_sorted_keyword_required(damaged):
+def test_sorted_keyword_must_be_logical(damaged):
     root, db, summary = damaged
     cpt = db.table_path(summary.tables[0])
     patch_card(cpt, 0, "SORTED", "'yes'")

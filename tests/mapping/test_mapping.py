@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lcdb_pipeline.dvo import DVODatabase, DVOWarning
-from lcdb_pipeline.mapping import MappingError, map_table, target_names
+from lcdb_pipeline.mapping import map_table, target_names
 from lcdb_pipeline.mapping.bjd import Observatory
 from lcdb_pipeline.mapping.calibration import calibrated_magnitude
 from lcdb_pipeline.synth import generate

@@ -163,7 +163,8 @@ def test_bjd_follows_the_dvo_time_scale(generated, scale):
     block = next(b for b in mapping.blocks if b.camera == "GPC1")
     utc_block = next(b for b in utc_mapping.blocks if b.camera == "GPC1" and b.filter_name == block.filter_name)
     chunk, utc_chunk = next(block.chunks()), next(utc_block.chunks())
-    row = int(np.flatnonzero(target_names(table.objects["cat_id"], table.objects["obj_id"]) == chunk.target_names[0])[0])
+    names = target_names(table.objects["cat_id"], table.objects["obj_id"])
+    row = int(np.flatnonzero(names == chunk.target_names[0])[0])
     site = DEFAULT_OBSERVATORIES["GPC1"]
     location = EarthLocation.from_geodetic(site["lon"] * u.deg, site["lat"] * u.deg, site["height"] * u.m)
     mid = block.source.mid_exposure

@@ -171,7 +171,8 @@ class ExpectedObservation:
     duplicates: int
 
 
-def expected_table(root: Path, table_name: str, cameras=CAMERAS_WITH_SITES) -> dict[tuple[str, str], ExpectedObservation]:
+def expected_table(root: Path, table_name: str,
+                   cameras=CAMERAS_WITH_SITES) -> dict[tuple[str, str], ExpectedObservation]:
     """Expected observations of catalog table `table_name` (e.g. 'n0000/0001.03'), keyed (camera, filter)."""
     photcodes = read_photcodes(root)
     exptime_by_image, zero_pt = read_images(root)
