@@ -389,21 +389,23 @@ def test_readme_query_example_runs_as_written(loaded, capsys):
     assert re.search(r"^[ns]\d{4}/\S+ (GPC1|MEGACAM) \w: \d+ of \d+ epochs measured$", out, re.M), out
 
 
-def test_dvo_time_scale_setting_reaches_the_mission(tmp_path, make_database, monkeypatch):
+def test_dvo_time_scale_setting_reaches_the_mission(loaded, monkeypatch):
     """LCDB_DVO_TIME_SCALE (default utc, the IPP's GPC1 FPA.TIMESYS) is the Mission's time_epoch_scale; a
     value that is not a time scale is refused, naming the setting."""
-    url = make_database("time_scale")
-    root = tmp_path / "dvo"
-    generate(root, scale="small", seed=2)
-    upgrade_database(url)
-    with instance_for_test() as instance, set_defs_state_storage(None):  # see `loaded`
-        for scale in (None, "tai"):
+    engine, instance, root = loaded["engine"], loaded["instance"], loaded["root"]
+    try:
+        for scale in ("tai", None):
             if scale:
                 monkeypatch.setenv("LCDB_DVO_TIME_SCALE", scale)
-            resources = lcdb_resources(database_url=url, dvo_root=root)
+            else:
+                monkeypatch.delenv("LCDB_DVO_TIME_SCALE")
+            resources = lcdb_resources(dvo_root=root)
             assert materialize([lightcurvedb_reference], instance=instance, resources=resources).success
-            with make_engine(url).connect() as conn:
+            with engine.connect() as conn:
                 stored = conn.execute(sa.text("SELECT time_epoch_scale FROM mission")).scalar_one()
             assert stored == (scale or "utc")
-        with pytest.raises(ValueError, match="LCDB_DVO_TIME_SCALE = 'tt' is not a DVO time scale"):
-            lcdb_resources(time_scale="tt")["mission"].spec()
+    finally:  # the module's database is UTC again for the other tests
+        monkeypatch.delenv("LCDB_DVO_TIME_SCALE", raising=False)
+        assert materialize([lightcurvedb_reference], instance=instance, resources=loaded["resources"]).success
+    with pytest.raises(ValueError, match="LCDB_DVO_TIME_SCALE = 'tt' is not a DVO time scale"):
+        lcdb_resources(time_scale="tt")["mission"].spec()
