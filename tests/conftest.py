@@ -95,3 +95,15 @@ def damaged(generated, fmt, tmp_path):
     copy = tmp_path / "catdir"
     shutil.copytree(root, copy)
     return copy, DVODatabase(copy), summary
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_defs_state_storage():
+    """Dagster helpers (build_schedule_context, build_sensor_context, entering an instance) make an instance's
+    defs-state storage the "current" one in a context variable and do not always reset it; a later test that
+    builds Definitions after that instance was disposed fails with "Attempted to resolve undefined
+    DagsterInstance weakref". Whatever a test leaves there is undone when it ends."""
+    from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_state_storage
+
+    with set_defs_state_storage(DefsStateStorage.get()):
+        yield

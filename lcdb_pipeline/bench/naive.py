@@ -57,7 +57,7 @@ def _add_target_rows(session: orm.Session, ref: _Reference, chunk, i: int, targe
     """The product rows of target `i` of `chunk`, one ORM object each; how many."""
     for g, group in enumerate(ref.groups):
         session.add(DataSet(target=target, observation=obs, processing_group=group,
-                            values=chunk.values[g, i], errors=chunk.errors[i]))
+                            values=chunk.values[g, i], errors=chunk.errors[g, i]))
     session.add(TargetSpecificTime(target=target, observation=obs, barycentric_julian_dates=chunk.bjd[i]))
     session.add(PhotFlagsArray(target=target, observation=obs, quality_flags=chunk.phot_flags[i]))
     session.add(DBFlagsArray(target=target, observation=obs, quality_flags=chunk.db_flags[i]))

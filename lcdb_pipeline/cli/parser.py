@@ -9,7 +9,7 @@ from lcdb_pipeline.bench.config import DEFAULT_ADMIN_URL
 from lcdb_pipeline.cli import commands
 
 SCALES = ("small", "medium", "large")
-SYNTH_FORMATS = ("ps1_v1", "ps1_v5_load")
+SYNTH_FORMATS = ("ps1_v1", "ps1_v5_load", "elixir")  # elixir: MEF mode, as catdir.grizy
 DVO_ROOT_HELP = "directory holding SkyTable.fits, Photcodes.dat, Images.dat"
 
 

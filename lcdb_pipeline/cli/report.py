@@ -32,10 +32,17 @@ def print_report(report: LoadReport) -> None:
 def _print_success(outcome: RegionOutcome) -> None:
     m = outcome.metadata
     print(f"  {outcome.region}: {m.get('catalog tables', 0)} tables, {m.get('measured objects', 0)} targets, "
-          f"{m.get('measurements', 0)} measurements ({m.get('duplicates dropped', 0)} duplicates dropped), "
-          f"{outcome.seconds:.1f} s")
+          f"{m.get('measurements', 0)} measurements ({m.get('duplicates dropped', 0)} duplicates dropped, "
+          f"{m.get('measurements excluded (not epochs)', 0)} not epochs{_excluded(m)}), {outcome.seconds:.1f} s")
     for check in outcome.failed_checks:
         print(f"error: region {outcome.region}: asset check FAILED: {check}", file=sys.stderr)
+
+
+def _excluded(metadata: dict) -> str:
+    """`: 12 reference/secondary, 3 stack (SkyChip)` — the kinds of the rows set aside, when there are any."""
+    kinds = metadata.get("measurements excluded, per kind") or {}
+    shown = [f"{n} {kind}" for kind, n in kinds.items() if n]
+    return f": {', '.join(shown)}" if shown else ""
 
 
 def table_counts(url: str) -> dict[str, int]:

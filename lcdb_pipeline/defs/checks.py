@@ -20,8 +20,8 @@ from lcdb_pipeline.defs.keys import (
     TARGET_SPECIFIC_TIME,
 )
 from lcdb_pipeline.defs.partitions import dvo_regions
-from lcdb_pipeline.defs.resources import DVORootResource, LightcurveDBResource
-from lcdb_pipeline.dvo import bad_position_rows
+from lcdb_pipeline.defs.resources import DVORootResource, LightcurveDBResource, ObservatoriesResource
+from lcdb_pipeline.dvo import DVOError, MeasurementKind, bad_position_rows
 from lcdb_pipeline.mapping import PROCESSING_GROUPS
 
 # Partitioned asset checks are a Dagster "preview" feature; we rely on it knowingly (one check per region).
@@ -73,20 +73,34 @@ def one_dataset_per_group(context: AssetCheckExecutionContext, lcdb: LightcurveD
     return AssetCheckResult(passed=wrong == 0, metadata={"(target, observation) pairs not 1 per group": wrong})
 
 
+def _objects_with_epochs(database, name: str, cameras: set[str]) -> int:
+    """Objects of one catalog table with a position and an epoch measurement of a camera in `cameras`."""
+    table = database.read_table(name)
+    pc = database.photcodes
+    rows = pc.index_of(table.measurements["photcode"])
+    epoch = (pc.kind[rows] == MeasurementKind.EPOCH) & np.isin(pc.root[rows].astype(str), list(cameras))
+    with_epoch = np.zeros(len(table.objects), dtype=bool)
+    with_epoch[table.measurements["ave_ref"][epoch]] = True
+    with_epoch[bad_position_rows(table.objects["ra"], table.objects["dec"])] = False
+    return int(with_epoch.sum())
+
+
 @asset_check(asset=OBSERVATION, name="measured_objects_match_cpt", partitions_def=dvo_regions,
-             description="Targets with lightcurves in the region = .cpt objects with measurements "
-                         "(and a position).")
+             description="Targets with lightcurves in the region = .cpt objects with a position and at "
+                         "least one epoch measurement (a detector chip of a camera with an observatory).")
 def measured_objects_match_cpt(
-    context: AssetCheckExecutionContext, lcdb: LightcurveDBResource, dvo: DVORootResource
+    context: AssetCheckExecutionContext, lcdb: LightcurveDBResource, dvo: DVORootResource,
+    observatories: ObservatoriesResource,
 ) -> AssetCheckResult:
     region = context.partition_key
     database = dvo.open()
+    cameras = set(observatories.sites())
     expected = 0
     for name in database.tables_in_region(region):
-        objects = database.read_objects(name)
-        has_position = np.ones(len(objects), dtype=bool)
-        has_position[bad_position_rows(objects["ra"], objects["dec"])] = False
-        expected += int(((objects["nmeasure"] > 0) & has_position).sum())
+        try:
+            expected += _objects_with_epochs(database, name, cameras)
+        except DVOError:  # a damaged table is not loaded; the region's run reports it
+            continue
     query = sa.text("""
         SELECT count(DISTINCT t.target_id) FROM target_specific_time t
         JOIN observation o ON o.id = t.observation_id WHERE o.region = :region

@@ -10,7 +10,7 @@ from dagster import MetadataValue
 
 from lcdb_pipeline.dvo import CatalogTable
 from lcdb_pipeline.loading import TableLoadStats
-from lcdb_pipeline.mapping import TableMapping
+from lcdb_pipeline.mapping import EXCLUSION_KINDS, TableMapping
 
 
 @dataclass
@@ -30,6 +30,7 @@ class RegionSummary:
     failed: dict[str, str] = field(default_factory=dict)
     skipped_positions: dict[str, list[int]] = field(default_factory=dict)  # catalog table → .cpt rows
     absent: list[str] = field(default_factory=list)  # listed catalog tables without files
+    excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXCLUSION_KINDS, 0))  # not epochs
 
     def add(self, table: CatalogTable, mapping: TableMapping, stats: TableLoadStats) -> None:
         self.tables_loaded += 1
@@ -38,6 +39,8 @@ class RegionSummary:
         self.measurements += mapping.n_measurements
         self.duplicates_dropped += mapping.duplicates_dropped
         self.skipped_bad_positions += mapping.skipped_bad_positions
+        for kind, n in mapping.excluded.items():
+            self.excluded[kind] += n
         self.bytes_read += int(table.nbytes)
         self.bytes_copied += stats.bytes_copied
         for key in self.rows:
@@ -56,6 +59,8 @@ class RegionSummary:
             "measured objects": self.measured_objects,
             "measurements": self.measurements,
             "duplicates dropped": self.duplicates_dropped,
+            "measurements excluded (not epochs)": sum(self.excluded.values()),
+            "measurements excluded, per kind": MetadataValue.json(dict(self.excluded)),
             "objects skipped (no position)": self.skipped_bad_positions,
             "MB read": round(self.bytes_read / 1e6, 2),
             "MB written": round(self.bytes_copied / 1e6, 2),

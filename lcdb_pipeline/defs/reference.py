@@ -32,7 +32,8 @@ from lcdb_pipeline.mapping import InstrumentSpec, instrument_specs
     name="lightcurvedb_reference",
     specs=[
         AssetSpec(MISSION, group_name="reference", kinds={"postgres"},
-                  description="The Mission (DVO time system: unix seconds, UTC) and its MissionCatalog."),
+                  description="The Mission (DVO time system: whole unix seconds, in LCDB_DVO_TIME_SCALE, default "
+                              "UTC) and its MissionCatalog."),
         AssetSpec(INSTRUMENTS, group_name="reference", kinds={"postgres"},
                   description="Instrument tree from Photcodes.dat: camera → chip; bare REF names as roots."),
         AssetSpec(PROCESSING_GROUPS, group_name="reference", kinds={"postgres"},
@@ -43,18 +44,21 @@ from lcdb_pipeline.mapping import InstrumentSpec, instrument_specs
 def lightcurvedb_reference(
     context: AssetExecutionContext, lcdb: LightcurveDBResource, dvo: DVORootResource, mission: MissionResource
 ):
-    """Upsert the reference rows every region load refers to (ids never change on re-runs)."""
+    """Upsert the reference rows every region load refers to (ids never change on re-runs). Images.dat is
+    checked here too, so a damaged one is reported once, as reference data, before any region runs."""
     started = time.perf_counter()
     try:
         database = dvo.open()
         specs = instrument_specs(database.photcodes)
+        images = len(database.images)
     except DVOError as exc:
         raise Failure(f"reference data: {exc}", allow_retries=False) from None
     stats = load_reference(lcdb, mission, specs)
     seconds = round(time.perf_counter() - started, 3)
     yield MaterializeResult(asset_key=MISSION, metadata={
         "mission": mission.mission_name, "catalog": mission.catalog_name,
-        "time_format_name": mission.time_format_name, "seconds": seconds})
+        "time_format_name": mission.time_format_name, "time scale": mission.spec().time_epoch_scale,
+        "images": images, "seconds": seconds})
     yield MaterializeResult(asset_key=INSTRUMENTS, metadata={
         "instruments": stats.instruments,
         "cameras": MetadataValue.text(", ".join(sorted({s.name for s in specs if s.parent is None}))[:2000]),

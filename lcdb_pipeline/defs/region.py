@@ -89,6 +89,7 @@ def dvo_region(
     """
     region = context.partition_key
     database, contents, fingerprint = _open_region(dvo, region)
+    time_scale = mission.spec().time_epoch_scale
     with database_errors(f"region {region}", "connecting", action="cannot connect to"):
         engine = lcdb.engine()
         refs = _reference_ids(context, lcdb, mission, database, region)
@@ -100,7 +101,7 @@ def dvo_region(
     summary = RegionSummary(region, absent=contents.absent)
     summary.failed.update({name: str(exc) for name, exc in contents.damaged.items()})
     for table_name in contents.present:
-        _load_catalog_table(context, engine, database, table_name, refs, sites, summary)
+        _load_catalog_table(context, engine, database, table_name, refs, sites, summary, time_scale)
     if summary.failed:
         raise _region_failure(summary)
     with database_errors(f"region {region}", "drawing the sample lightcurve"):
@@ -120,6 +121,10 @@ def _open_region(dvo: DVORootResource, region: str) -> tuple[DVODatabase, Region
         contents = list_region_tables(database, region)
     except DVOError as exc:
         raise Failure(f"region {region}: {exc}", allow_retries=False) from None
+    try:  # every table needs them: a damaged one is reported once, as reference data
+        _ = database.photcodes, database.images
+    except DVOError as exc:
+        raise Failure(f"region {region}: reference data: {exc}", allow_retries=False) from None
     return database, contents, region_fingerprint(region_path)
 
 
@@ -142,13 +147,13 @@ def _reference_ids(context: AssetExecutionContext, lcdb: LightcurveDBResource, m
 
 def _load_catalog_table(context: AssetExecutionContext, engine: sa.Engine, database: DVODatabase,
                         table_name: str, refs: ReferenceIds, sites: dict[str, Observatory],
-                        summary: RegionSummary) -> None:
+                        summary: RegionSummary, time_scale: str) -> None:
     """Read, map and load one catalog table in its own transaction; a DVO problem is recorded in `summary`."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DVOWarning)
             table = database.read_table(table_name)
-            mapping = map_table(table, database.photcodes, database.images, sites)
+            mapping = map_table(table, database.photcodes, database.images, sites, time_scale)
         _forward_warnings(context, table_name, caught)
         bad = np.asarray(table.bad_position_rows, dtype=np.int64)
         if bad.size:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dagster import ConfigurableResource, EnvVar
 
 from lcdb_pipeline.dvo import DVODatabase, region_directory
-from lcdb_pipeline.mapping import MissionSpec, Observatory
+from lcdb_pipeline.mapping import TIME_SCALES, MissionSpec, Observatory
 
 #: Sites of the cameras a PS1/CFHT DVO database holds (geodetic, WGS84).
 DEFAULT_OBSERVATORIES: dict[str, dict[str, float | str]] = {
@@ -61,15 +61,26 @@ class DVORootResource(ConfigurableResource):
         return region_directory(Path(self.root), region)
 
 
+#: The scale of DVO TIME: the IPP takes TIME from the camera header's MJD-OBS with no conversion, and the
+#: IPP's GPC1 camera definition declares FPA.TIMESYS UTC (docs/dvo.md, "Time scale").
+DEFAULT_TIME_SCALE = "utc"
+
+
 class MissionResource(ConfigurableResource):
-    """How the DVO database is named in LightcurveDB."""
+    """How the DVO database is named in LightcurveDB, and the time scale of its TIME (LCDB_DVO_TIME_SCALE:
+    "utc" or "tai"; the Mission's time_epoch_scale and every BJD follow it)."""
 
     mission_name: str = "Pan-STARRS1"
     catalog_name: str = "PS1 DVO"
     time_format_name: str = "dvo_unix"
+    time_scale: str = DEFAULT_TIME_SCALE
 
     def spec(self) -> MissionSpec:
-        return MissionSpec(self.mission_name, self.catalog_name, self.time_format_name)
+        scale = self.time_scale.strip().lower()
+        if scale not in TIME_SCALES:
+            raise ValueError(f"LCDB_DVO_TIME_SCALE = {self.time_scale!r} is not a DVO time scale: use one of "
+                             f"{', '.join(TIME_SCALES)} (docs/dvo.md, \"Time scale\")")
+        return MissionSpec(self.mission_name, self.catalog_name, self.time_format_name, time_epoch_scale=scale)
 
 
 class ObservatoriesResource(ConfigurableResource):
@@ -110,6 +121,7 @@ def lcdb_resources(
     catalog_name: str | None = None,
     time_format_name: str | None = None,
     observatories_json: str | None = None,
+    time_scale: str | None = None,
 ) -> dict[str, ConfigurableResource]:
     """The resources of the lcdb definitions; settings not given come from the LCDB_* environment."""
     return {
@@ -120,6 +132,7 @@ def lcdb_resources(
             mission_name=_setting(mission_name, "LCDB_MISSION_NAME", "Pan-STARRS1"),
             catalog_name=_setting(catalog_name, "LCDB_CATALOG_NAME", "PS1 DVO"),
             time_format_name=_setting(time_format_name, "LCDB_TIME_FORMAT_NAME", "dvo_unix"),
+            time_scale=_setting(time_scale, "LCDB_DVO_TIME_SCALE", DEFAULT_TIME_SCALE),
         ),
         "observatories": ObservatoriesResource(sites_json=_setting(observatories_json, "LCDB_OBSERVATORIES")),
     }

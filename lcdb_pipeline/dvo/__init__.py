@@ -10,6 +10,7 @@ from lcdb_pipeline.dvo.fingerprint import region_fingerprint
 from lcdb_pipeline.dvo.images import ImageMatch, Images
 from lcdb_pipeline.dvo.photcodes import (
     InstrumentNode,
+    MeasurementKind,
     Photcode,
     Photcodes,
     PhotcodeType,
@@ -26,6 +27,7 @@ from lcdb_pipeline.dvo.skytable import SkyTable, region_of
 
 __all__ = [
     "CatalogTable", "Columns", "DVODatabase", "DVOError", "DVOWarning", "ImageMatch", "Images",
-    "InstrumentNode", "InvalidRegionKey", "Photcode", "Photcodes", "PhotcodeType", "RegionTables", "SkyTable",
-    "bad_position_rows", "check_region_key", "region_directory", "region_fingerprint", "region_of", "region_tables", "split_name",
+    "InstrumentNode", "InvalidRegionKey", "MeasurementKind", "Photcode", "Photcodes", "PhotcodeType", "RegionTables",
+    "SkyTable", "bad_position_rows", "check_region_key", "region_directory", "region_fingerprint", "region_of",
+    "region_tables", "split_name",
 ]

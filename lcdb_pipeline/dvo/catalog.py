@@ -1,18 +1,24 @@
-"""Catalog tables: `<name>.cpt` (objects), `.cpm` (measurements), `.cps` (per-filter averages), `.cpn`.
+"""Catalog tables: objects (`.cpt`), measurements (`.cpm`), per-filter averages (`.cps`), missing (`.cpn`).
 
-Two table formats are read, told apart by the .cpt EXTNAME:
+The table format is named by the .cpt EXTNAME (`DVO_AVERAGE_<FORMAT>`) and every table's layout is looked
+up by its EXTNAME in the one table of definitions, `lcdb_pipeline.dvo.formats`, and checked against it
+before anything is read. Formats read: PS1_V1, PS1_V5_LOAD and ELIXIR (see docs/dvo.md for the others).
 
-* `DVO_AVERAGE_PS1_V1` / `DVO_MEASURE_PS1_V1` (the seed's format): measurement positions are stored as
-  offsets `D_RA`, `D_DEC` ("arcsec") from the object's average position. The IPP converts them
-  (`libdvo/src/dvo_convert_PS1_V1.c`, `Measure_PS1_V1_ToInternal`) as
-  `R = ave.R - dR / 3600`, `D = ave.D - dD / 3600` — **no cos(dec) factor, and a minus sign** (it writes
-  `dR = 3600 (ave.R - R)`). The reader does exactly that, then wraps RA into [0, 360).
-* `DVO_AVERAGE_PS1_V5_LOAD` / `DVO_MEASURE_PS1_V5_LOAD`: absolute `RA`, `DEC` (degrees) per measurement,
-  and an `M_FLAT` column.
+Two file modes, as the IPP's `dvo_catalog.c` tells them apart: **SPLIT** — the .cpt primary header names its
+siblings (`MEASURE = 'xxxx.cpm'`, `SECFILT`, `MISSING`) — and **MEF** — no `MEASURE` keyword: the tables are
+the later HDUs of the .cpt itself, in the IPP's order (`dvo_catalog_mef.c`): average, measure, missing,
+secfilt.
 
-Unsigned fields stored as signed integers without TZERO (OBJ_ID, CAT_ID, DET_ID, IMAGE_ID, AVE_REF,
-PHOTCODE, NMEASURE, TIME_MSEC, DB_FLAGS, PHOT_FLAGS; OFF_MEASURE in PS1_V1, where it is `uint32_t`) are
-reinterpreted bit for bit. Every column is found by name.
+Measurement positions stored as offsets (`D_RA`, `D_DEC`, PS1_V1 and ELIXIR) are converted as the IPP does
+(`dvo_convert_PS1_V1.c`, `dvo_convert_elixir.c`): `R = ave.R - dR / 3600`, `D = ave.D - dD / 3600` — **no
+cos(dec) factor, and a minus sign** — then RA is wrapped into [0, 360). Unsigned fields stored as signed
+integers without TZERO are reinterpreted bit for bit (see `formats.FIELDS`).
+
+Header defaults as in the IPP: a missing `SORTED` means sorted (`dvo_catalog.c`: `if (!status)
+catalog[0].sorted = TRUE;`) — the OFF_MEASURE/AVE_REF cross-check still guards such a table; a missing
+`CATID` (legacy and ELIXIR databases) is the table's SkyTable INDEX, the value the IPP gives a new table
+(`dvo_catalog_create.c`: `catalog[0].catID = region[0].index`); ELIXIR objects carry no OBJ_ID on disk and
+are numbered by row.
 """
 
 from __future__ import annotations
@@ -24,45 +30,11 @@ import numpy as np
 
 from lcdb_pipeline.dvo.errors import DVOError
 from lcdb_pipeline.dvo.fits import BinTable
+from lcdb_pipeline.dvo.formats import CATALOG_FORMATS, Layout, layout, open_table, read_fields
 from lcdb_pipeline.dvo.skytable import expand_ranges
 
-AVERAGE_EXTNAMES = {"DVO_AVERAGE_PS1_V1": "PS1_V1", "DVO_AVERAGE_PS1_V5_LOAD": "PS1_V5_LOAD"}
-MEASURE_EXTNAMES = {"PS1_V1": "DVO_MEASURE_PS1_V1", "PS1_V5_LOAD": "DVO_MEASURE_PS1_V5_LOAD"}
-SECFILT_EXTNAMES = {"PS1_V1": "DVO_SECFILT_PS1_V1", "PS1_V5_LOAD": "DVO_SECFILT_PS1_V5_LOAD"}
-
-# (column, output name, output dtype, unsigned) per format
-_OBJECT_COLUMNS = {
-    "PS1_V1": [("RA", "ra", np.float64, False), ("DEC", "dec", np.float64, False),
-               ("OBJ_ID", "obj_id", np.uint32, True), ("CAT_ID", "cat_id", np.uint32, True),
-               ("NMEASURE", "nmeasure", np.uint32, True), ("OFF_MEASURE", "off_measure", np.int64, True),
-               ("FLAGS", "flags", np.uint32, True)],
-    "PS1_V5_LOAD": [("RA", "ra", np.float64, False), ("DEC", "dec", np.float64, False),
-                    ("OBJ_ID", "obj_id", np.uint32, True), ("CAT_ID", "cat_id", np.uint32, True),
-                    ("NMEASURE", "nmeasure", np.uint32, True), ("OFF_MEASURE", "off_measure", np.int64, False)],
-}
-_MEASURE_COMMON = [
-    ("MAG", "mag", np.float32, False), ("MAG_ERR", "mag_err", np.float32, False),
-    ("M_APER", "m_aper", np.float32, False), ("M_CAL", "m_cal", np.float32, False),
-    ("AIRMASS", "airmass", np.float32, False), ("TIME", "time", np.int64, False),
-    ("TIME_MSEC", "time_msec", np.int64, True), ("PHOTCODE", "photcode", np.uint16, True),
-    ("IMAGE_ID", "image_id", np.uint32, True), ("DB_FLAGS", "db_flags", np.uint32, True),
-    ("PHOT_FLAGS", "phot_flags", np.uint32, True), ("AVE_REF", "ave_ref", np.int64, True),
-    ("OBJ_ID", "obj_id", np.uint32, True), ("CAT_ID", "cat_id", np.uint32, True),
-    ("DET_ID", "det_id", np.uint32, True),
-]
-_MEASURE_COLUMNS = {
-    "PS1_V1": [("D_RA", "d_ra", np.float32, False), ("D_DEC", "d_dec", np.float32, False)] + _MEASURE_COMMON,
-    "PS1_V5_LOAD": [("RA", "ra", np.float64, False), ("DEC", "dec", np.float64, False)] + _MEASURE_COMMON
-                   + [("M_FLAT", "m_flat", np.float32, False)],
-}
-_SECFILT_COLUMNS = {
-    "PS1_V1": [("MAG", "mag", np.float32, False), ("MAG_ERR", "mag_err", np.float32, False),
-               ("MAG_CHI", "mag_chi", np.float32, False), ("NCODE", "ncode", np.int16, False),
-               ("NUSED", "nused", np.int16, False), ("MAG_20", "mag_20", np.int16, False),
-               ("MAG_80", "mag_80", np.int16, False)],
-    "PS1_V5_LOAD": [("MAG", "mag", np.float32, False), ("NCODE", "ncode", np.int16, False),
-                    ("NUSED", "nused", np.int16, False)],
-}
+#: the .cpt HDUs of each table in MEF mode (dvo_catalog_mef.c reads them in this order)
+MEF_HDU = {"measure": 2, "missing": 3, "secfilt": 4}
 
 
 class Columns:
@@ -134,30 +106,36 @@ def _header_int(t: BinTable, key: str, required: bool = True, default: int | Non
     return v
 
 
-def _header_bool(t: BinTable, key: str) -> bool:
-    v = t.primary.get(key)
+def _header_sorted(t: BinTable) -> bool:
+    """SORTED; absent means sorted (the IPP's default)."""
+    v = t.primary.get("SORTED", True)
     if not isinstance(v, bool):
-        raise DVOError(t.path, f"primary header keyword {key} = {v!r} is missing or not T/F", key=key)
+        raise DVOError(t.path, f"primary header keyword SORTED = {v!r} is not T/F", key="SORTED")
     return v
 
 
-def open_average(cpt_path: str) -> tuple[BinTable, str]:
-    """The .cpt table and its format; DVOError for an unknown EXTNAME or a header not matching the table."""
-    t = BinTable(cpt_path)
-    fmt = AVERAGE_EXTNAMES.get(t.extname)
-    if fmt is None:
-        raise DVOError(cpt_path, f"unknown EXTNAME {t.extname!r} for a catalog table (.cpt); supported: "
-                                 f"{', '.join(sorted(AVERAGE_EXTNAMES))}", key="EXTNAME")
+def open_average(cpt_path: str) -> tuple[BinTable, Layout]:
+    """The .cpt table and its layout; DVOError for an unknown EXTNAME, a column not as its layout says, or
+    a header not matching the table."""
+    t, lay = open_table(cpt_path, ["average"], "a catalog table (.cpt)")
     nstars = _header_int(t, "NSTARS")
     if nstars != t.nrows:
         raise DVOError(cpt_path, f"NSTARS = {nstars} but the table holds {t.nrows} objects (NAXIS2)", key="NSTARS")
-    return t, fmt
+    return t, lay
 
 
-def read_objects_of(t: BinTable, fmt: str) -> Columns:
-    spec = _OBJECT_COLUMNS[fmt]
-    d = t.read([(col, dt, uns) for col, _, dt, uns in spec])
-    return Columns({out: d[col] for col, out, _, _ in spec}, t.nrows)
+def read_objects_of(t: BinTable, lay: Layout, default_catid: int = 0) -> Columns:
+    """The objects; OBJ_ID and CAT_ID are made as the IPP makes them where the format has none (ELIXIR)."""
+    d = read_fields(t, lay)
+    if "obj_id" not in d:
+        d["obj_id"] = np.arange(t.nrows, dtype=np.uint32)
+    if "cat_id" not in d:
+        d["cat_id"] = np.full(t.nrows, _catid(t, default_catid), dtype=np.uint32)
+    return Columns(d, t.nrows)
+
+
+def _catid(t: BinTable, default_catid: int) -> int:
+    return int(_header_int(t, "CATID", required=False, default=default_catid))
 
 
 def bad_position_rows(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
@@ -178,11 +156,30 @@ def sibling_path(t: BinTable, key: str, ext: str) -> str:
     return os.path.join(base, f"{stem}.{ext}")
 
 
+def file_mode(cpt: BinTable) -> str:
+    """"SPLIT" when the .cpt names its measurement file (MEASURE = …), else "MEF" (dvo_catalog.c)."""
+    return "SPLIT" if "MEASURE" in cpt.primary else "MEF"
+
+
+def _open_part(cpt: BinTable, lay: Layout, kind: str, mode: str, path: str) -> BinTable:
+    """The measure/secfilt table of a catalog: its own file (SPLIT) or a later HDU of the .cpt (MEF),
+    checked against the layout of the same format."""
+    if mode == "SPLIT" and not os.path.exists(path):
+        raise DVOError(path, f"missing sibling file: {cpt.path} names {kind.upper()} = "
+                             f"{os.path.basename(path)!r} but it does not exist", key=kind.upper())
+    where = f"the {kind} table (HDU {MEF_HDU[kind]} of a MEF .cpt)" if mode == "MEF" else f"a {kind} table"
+    t, part = open_table(path, [kind], where, hdu=MEF_HDU[kind] if mode == "MEF" else 1)
+    if part.format != lay.format:
+        raise DVOError(t.path, f"EXTNAME {t.extname!r} does not match the {lay.format} .cpt (expected "
+                               f"'DVO_{kind.upper()}_{lay.format}')", key="EXTNAME")
+    return t
+
 class CatalogTable:
     """One catalog table read from disk, validated.
 
-    Attributes: `name` (`n0000/0148.03`), `region` (`n0000`), `format` (`PS1_V1` | `PS1_V5_LOAD`),
-    `paths` ({"cpt", "cpm", "cps", "cpn"} → file path), `nbytes` (bytes read so far), `header` (the .cpt
+    Attributes: `name` (`n0000/0148.03`), `region` (`n0000`), `format` (`PS1_V1` | `PS1_V5_LOAD` | `ELIXIR`),
+    `mode` (`SPLIT` | `MEF`), `paths` ({"cpt", "cpm", "cps", "cpn"} → file path; in MEF mode all the .cpt),
+    `nbytes` (bytes read so far), `header` (the .cpt
     primary header as a dict), `catid`, `sorted`, `nstars`, `nmeas`, `nsecfilt`, `objects` and
     `measurements` (`Columns`), `bad_position_rows` (object rows whose RA/DEC is NaN/inf or |DEC| > 90:
     kept, not an error — the caller decides), and `secfilt` (the .cps, read on first access).
@@ -190,20 +187,25 @@ class CatalogTable:
     objects: `ra`, `dec` float64 deg; `obj_id`, `cat_id`, `nmeasure` uint32; `off_measure` int64;
     (PS1_V1 also `flags` uint32).
     measurements: `ave_ref` int64 (validated index into objects); `ra`, `dec` float64 absolute deg; `time`,
-    `time_msec` int64; `mag`, `mag_err`, `m_aper`, `m_cal`, `airmass` float32; `photcode` uint16;
-    `image_id`, `db_flags`, `phot_flags`, `obj_id`, `cat_id`, `det_id` uint32; PS1_V5_LOAD also `m_flat`
-    float32; PS1_V1 also the stored offsets `d_ra`, `d_dec` float32.
+    `time_msec` int64 (0 where the format has none); `mag`, `mag_err`, `m_aper` (NaN where the format has
+    none), `m_cal`, `m_time`, `airmass` float32; `photcode` uint16; `image_id` (0 = none), `db_flags`,
+    `phot_flags` uint32; where the format has them `mag_cal_err`, `m_aper_err`, `m_flat` float32, `obj_id`,
+    `cat_id`, `det_id` uint32, and the stored offsets `d_ra`, `d_dec` (arcsec). `has_image_ids` says
+    whether the format stores IMAGE_ID (ELIXIR does not).
     """
 
-    def __init__(self, name: str, region: str, fmt: str, paths: dict[str, str], header: dict, objects: Columns,
-                 measurements: Columns, nbytes: int) -> None:
+    def __init__(self, name: str, region: str, layout: Layout, mode: str, paths: dict[str, str], header: dict,
+                 objects: Columns, measurements: Columns, nbytes: int) -> None:
         self.name = name
         self.region = region
-        self.format = fmt
+        self.layout = layout
+        self.format = layout.format
+        self.mode = mode
         self.paths = paths
         self.header = header
-        self.catid = int(header["CATID"])
-        self.sorted = bool(header["SORTED"])
+        self.catid = int(objects["cat_id"][0]) if len(objects) else int(header.get("CATID", 0) or 0)
+        self.sorted = bool(header.get("SORTED", True))
+        self.has_image_ids = "image_id" in CATALOG_FORMATS[self.format].layout("measure").fields
         self.nstars = int(header["NSTARS"])
         self.nmeas = int(header["NMEAS"])
         nsec = header.get("NSECFILT")
@@ -230,75 +232,70 @@ class CatalogTable:
     def secfilt(self) -> Columns:
         """The .cps: per object and SEC filter (Nsec order of Photcodes.dat) arrays of shape
         (nstars, nsecfilt)."""
-        path = self.paths["cps"]
-        if not os.path.exists(path):
-            raise DVOError(path, f"missing sibling file: the .cpt names SECFILT = {os.path.basename(path)!r} "
-                                 "but it does not exist", key="SECFILT")
-        t = BinTable(path)
-        if t.extname != SECFILT_EXTNAMES[self.format]:
-            raise DVOError(path, f"EXTNAME {t.extname!r} is not {SECFILT_EXTNAMES[self.format]!r}, the secfilt "
-                                 f"table of a {self.format} catalog", key="EXTNAME")
+        cpt = BinTable(self.paths["cpt"])
+        t = _open_part(cpt, self.layout, "secfilt", self.mode, self.paths["cps"])
         if t.nrows != self.nstars * self.nsecfilt:
-            raise DVOError(path, f"{t.nrows} rows, but NSTARS × NSECFILT = {self.nstars} × {self.nsecfilt}",
+            raise DVOError(t.path, f"{t.nrows} rows, but NSTARS × NSECFILT = {self.nstars} × {self.nsecfilt}",
                            key="NSECFILT")
-        spec = _SECFILT_COLUMNS[self.format]
-        d = t.read([(col, dt, uns) for col, _, dt, uns in spec])
+        d = read_fields(t, _layout_of(t))
         self.nbytes += t.header_bytes + t.data_bytes
         shape = (self.nstars, self.nsecfilt)
-        return Columns({out: d[col].reshape(shape) for col, out, _, _ in spec}, self.nstars)
+        return Columns({k: v.reshape(shape) for k, v in d.items()}, self.nstars)
 
 
-def read_catalog(cpt_path: str, name: str, region: str, photcodes=None) -> CatalogTable:
+def _layout_of(t: BinTable) -> Layout:
+    return layout(t.extname)
+
+
+def read_catalog(cpt_path: str, name: str, region: str, photcodes=None, default_catid: int = 0) -> CatalogTable:
     """Read and validate one catalog table (see `CatalogTable`); `photcodes` (a `Photcodes`) also checks
-    every measurement's PHOTCODE."""
-    cpt, fmt = open_average(cpt_path)
-    _header_int(cpt, "CATID")  # required keyword: a .cpt without it is refused here
-    is_sorted = _header_bool(cpt, "SORTED")
+    every measurement's PHOTCODE; `default_catid` is the CATID of a .cpt without one (its SkyTable INDEX)."""
+    cpt, lay = open_average(cpt_path)
+    is_sorted = _header_sorted(cpt)
     nmeas = _header_int(cpt, "NMEAS")
-    paths = {"cpt": cpt.path, "cpm": sibling_path(cpt, "MEASURE", "cpm"),
-             "cps": sibling_path(cpt, "SECFILT", "cps"), "cpn": sibling_path(cpt, "MISSING", "cpn")}
-    if not os.path.exists(paths["cpm"]):
-        raise DVOError(paths["cpm"], f"missing sibling file: {cpt.path} names MEASURE = "
-                                     f"{os.path.basename(paths['cpm'])!r} but it does not exist", key="MEASURE")
-    cpm = BinTable(paths["cpm"])
-    if cpm.extname != MEASURE_EXTNAMES[fmt]:
-        known = cpm.extname in MEASURE_EXTNAMES.values()
-        raise DVOError(cpm.path, (f"EXTNAME {cpm.extname!r} does not match the {fmt} .cpt (expected "
-                                  f"{MEASURE_EXTNAMES[fmt]!r})" if known else
-                                  f"unknown EXTNAME {cpm.extname!r} for a measurement table (.cpm); expected "
-                                  f"{MEASURE_EXTNAMES[fmt]!r}"), key="EXTNAME")
+    mode = file_mode(cpt)
+    if mode == "SPLIT":
+        paths = {"cpt": cpt.path, "cpm": sibling_path(cpt, "MEASURE", "cpm"),
+                 "cps": sibling_path(cpt, "SECFILT", "cps"), "cpn": sibling_path(cpt, "MISSING", "cpn")}
+    else:
+        paths = dict.fromkeys(("cpt", "cpm", "cps", "cpn"), cpt.path)
+    cpm = _open_part(cpt, lay, "measure", mode, paths["cpm"])
     if nmeas != cpm.nrows:
         raise DVOError(cpt.path, f"NMEAS = {nmeas} but {cpm.path} holds {cpm.nrows} measurements (NAXIS2)",
                        key="NMEAS")
-
-    objects = read_objects_of(cpt, fmt)
-    spec = _MEASURE_COLUMNS[fmt]
-    d = cpm.read([(col, dt, uns) for col, _, dt, uns in spec])
-    meas = {out: d[col] for col, out, _, _ in spec}
-    nstars = cpt.nrows
-
-    ave_ref = meas["ave_ref"]
-    bad = ave_ref >= nstars
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DVOError(cpm.path, f"AVE_REF {int(ave_ref[row])} is beyond the {nstars} objects of {cpt.path}",
-                       row=row, key="AVE_REF")
-    _check_counts(cpt.path, objects, ave_ref, is_sorted)
+    objects = read_objects_of(cpt, lay, default_catid)
+    meas = _measurements(cpm, objects, cpt.path)
+    _check_counts(cpt.path, objects, meas["ave_ref"], is_sorted)
     if is_sorted:
-        _check_offsets(cpt.path, cpm.path, objects, ave_ref, nmeas)
-
-    if fmt == "PS1_V1":
-        ra0 = objects["ra"][ave_ref]
-        dec0 = objects["dec"][ave_ref]
-        ra = ra0 - meas["d_ra"].astype(np.float64) / 3600.0
-        np.mod(ra, 360.0, out=ra)
-        meas = {"ra": ra, "dec": dec0 - meas["d_dec"].astype(np.float64) / 3600.0, **meas}
+        _check_offsets(cpt.path, cpm.path, objects, meas["ave_ref"], nmeas)
     measurements = Columns(meas, cpm.nrows)
     if photcodes is not None:
         photcodes.index_of(measurements["photcode"], path=cpm.path)
     header = dict(cpt.primary.values)
-    return CatalogTable(name, region, fmt, paths, header, objects, measurements,
+    return CatalogTable(name, region, lay, mode, paths, header, objects, measurements,
                         cpt.header_bytes + cpt.data_bytes + cpm.header_bytes + cpm.data_bytes)
+
+
+def _measurements(cpm: BinTable, objects: Columns, cpt_path: str) -> dict[str, np.ndarray]:
+    """The measurement fields, AVE_REF checked, absolute positions, and the defaults of fields the format
+    does not store (TIME_MSEC 0, IMAGE_ID 0 = none, M_APER NaN)."""
+    meas = read_fields(cpm, _layout_of(cpm))
+    n, nstars = cpm.nrows, len(objects)
+    ave_ref = meas["ave_ref"]
+    bad = ave_ref >= nstars
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DVOError(cpm.path, f"AVE_REF {int(ave_ref[row])} is beyond the {nstars} objects of {cpt_path}",
+                       row=row, key="AVE_REF")
+    meas.setdefault("time_msec", np.zeros(n, dtype=np.int64))
+    meas.setdefault("m_aper", np.full(n, np.nan, dtype=np.float32))
+    if "image_id" not in meas:
+        meas["image_id"] = np.zeros(n, dtype=np.uint32)
+    if "d_ra" in meas:
+        ra = objects["ra"][ave_ref] - meas["d_ra"] / 3600.0
+        np.mod(ra, 360.0, out=ra)
+        meas = {"ra": ra, "dec": objects["dec"][ave_ref] - meas["d_dec"] / 3600.0, **meas}
+    return meas
 
 
 def _check_counts(cpt_path: str, objects: Columns, ave_ref: np.ndarray, is_sorted: bool) -> None:

@@ -107,9 +107,10 @@ class DVODatabase:
         With `check_photcodes` (the default) every measurement PHOTCODE must be in Photcodes.dat.
         """
         cpt = self._cpt_of(name)
-        return read_catalog(cpt, name, region_of(name), self.photcodes if check_photcodes else None)
+        return read_catalog(cpt, name, region_of(name), self.photcodes if check_photcodes else None,
+                            default_catid=self.skytable.row_of(name))
 
     def read_objects(self, name: str) -> Columns:
         """Only the objects (.cpt) of a catalog table; NSTARS is checked, the .cpm is not read."""
-        t, fmt = open_average(self._cpt_of(name))
-        return read_objects_of(t, fmt)
+        t, lay = open_average(self._cpt_of(name))
+        return read_objects_of(t, lay, default_catid=self.skytable.row_of(name))

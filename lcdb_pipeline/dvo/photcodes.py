@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lcdb_pipeline.dvo.errors import DVOError
 from lcdb_pipeline.dvo.fits import BinTable
+from lcdb_pipeline.dvo.formats import open_table
 
-#: EXTNAMEs whose layout is known (checked against the IPP .d definitions / real files)
-PHOTCODE_EXTNAMES = {
-    "DVO_PHOTCODE_PS1_V1": "PS1_V1",  # masks are 16-bit (TFORM I)
-    "DVO_PHOTCODE_PS1_V5": "PS1_V5",  # the PV2/PV3 releases
-    "DVO_PHOTCODE_PS1_V5_LOAD": "PS1_V5_LOAD",
-    "DVO_PHOTCODE_PS1_V6": "PS1_V6",
-}
 
 MASK_COLUMNS = ("ASTROM_POOR_MASK", "ASTROM_BAD_MASK", "PHOTOM_POOR_MASK", "PHOTOM_BAD_MASK")
 
@@ -40,6 +35,37 @@ class PhotcodeType(enum.IntEnum):
     SEC = 2
     DEP = 3
     REF = 4
+
+
+class MeasurementKind(enum.IntEnum):
+    """What a measurement with this photcode is (DESIGN §5 "epoch measurements"; docs/dvo.md, the photcode
+    name rule). Only EPOCH rows — single-exposure detections on a detector chip — make lightcurves."""
+
+    EPOCH = 0  # DEP, CAMERA.filter.CHIP with a detector chip name (XYnn, or 1–3 digits)
+    REFERENCE = 1  # REF (external catalogue) and SEC/PRI (filter average) rows
+    STACK = 2  # CAMERA.filter.SkyChip: photometry on stacks
+    FORCED = 3  # CAMERA.filter.ForcedWarp: forced photometry on warps
+    OTHER = 4  # DEP names that are not a detector chip: plates (USNO.103AE.AMB2), SIMTEST.g.Chip, 2-part and
+    #            bare DEP names
+
+
+#: a detector chip: GPC1's XY01 … XY76, or a CCD number (MegaCam 00 … 39, CFH12K, MOSAIC2, UKIRT, SDSS 11 … 56)
+DETECTOR_CHIP = re.compile(r"XY\d\d|\d{1,3}")
+STACK_CHIP = "SkyChip"
+FORCED_CHIP = "ForcedWarp"
+
+
+def measurement_kind(type_byte: int, chip: str | None) -> MeasurementKind:
+    """The kind of measurement a photcode (TYPE byte, last part of a 3-part name or None) stands for."""
+    if type_byte != PhotcodeType.DEP:
+        return MeasurementKind.REFERENCE
+    if chip == STACK_CHIP:
+        return MeasurementKind.STACK
+    if chip == FORCED_CHIP:
+        return MeasurementKind.FORCED
+    if chip is not None and DETECTOR_CHIP.fullmatch(chip):
+        return MeasurementKind.EPOCH
+    return MeasurementKind.OTHER
 
 
 def split_name(name: str) -> tuple[str | None, str | None, str | None]:
@@ -116,18 +142,23 @@ class Photcodes:
     uint32, and derived `camera`, `filter`, `chip` (object arrays, None where absent), `root` (camera or
     bare name), `equiv_name`.
 
+    `kind[row]` is the `MeasurementKind` (uint8) of each photcode: only EPOCH rows make lightcurves.
+
     `observation_key[row]` numbers the distinct (root, filter) pairs (`observation_names(key)`): the unit of
     one DVOObservation. A bare name's filter is its EQUIV SEC name when it has one, else the name itself.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
-        t = BinTable(self.path)
-        if t.extname not in PHOTCODE_EXTNAMES:
-            raise DVOError(self.path, f"unknown EXTNAME {t.extname!r} for Photcodes.dat (supported: "
-                                      f"{', '.join(sorted(PHOTCODE_EXTNAMES))})", key="EXTNAME")
+        t, layout = open_table(self.path, ["photcode"], "Photcodes.dat")  # PS1_V1 masks are 16-bit (TFORM I)
         self.extname = t.extname
-        self.format = PHOTCODE_EXTNAMES[t.extname]
+        self.format = layout.format
+        self._read_columns(t)
+        self._check_types()
+        self._index_codes()
+        self._derive_names()
+
+    def _read_columns(self, t: BinTable) -> None:
         spec = [("CODE", np.uint16, True), ("NAME", None, False), ("TYPE", np.uint8, False),
                 ("C_LAM", np.int16, False), ("C_LAM_ERR", np.int16, False), ("X_ERR", np.int16, False),
                 ("K", np.float32, False), ("C1", np.int32, False), ("C2", np.int32, False),
@@ -140,11 +171,6 @@ class Photcodes:
         self.code = d["CODE"]
         self.name = d["NAME"].astype(object)
         self.type = d["TYPE"]
-        bad = ~np.isin(self.type, [int(v) for v in PhotcodeType])
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise DVOError(self.path, f"photcode {self.name[row]!r} has TYPE byte {int(self.type[row])}, not one "
-                                      f"of PRI 1, SEC 2, DEP 3, REF 4", row=row, key="TYPE")
         self.c_lam, self.c_lam_err, self.x_err = d["C_LAM"], d["C_LAM_ERR"], d["X_ERR"]
         self.k = d["K"]
         self.c1, self.c2, self.equiv, self.nc = d["C1"], d["C2"], d["EQUIV"], d["NC"]
@@ -159,7 +185,15 @@ class Photcodes:
         self.photom_poor_mask = d["PHOTOM_POOR_MASK"].astype(np.uint32)
         self.photom_bad_mask = d["PHOTOM_BAD_MASK"].astype(np.uint32)
 
-        # code → row lookup table (codes are 16-bit); duplicates are an error, as in the IPP
+    def _check_types(self) -> None:
+        bad = ~np.isin(self.type, [int(v) for v in PhotcodeType])
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DVOError(self.path, f"photcode {self.name[row]!r} has TYPE byte {int(self.type[row])}, not one "
+                                      f"of PRI 1, SEC 2, DEP 3, REF 4", row=row, key="TYPE")
+
+    def _index_codes(self) -> None:
+        """code → row lookup table (codes are 16-bit); duplicates are an error, as in the IPP."""
         self._lut = np.full(0x10000, -1, dtype=np.int64)
         order = np.argsort(self.code, kind="stable")
         dup = np.flatnonzero(self.code[order][1:] == self.code[order][:-1])
@@ -170,7 +204,8 @@ class Photcodes:
                                       f"({self.name[first]!r})", row=row, key="CODE")
         self._lut[self.code] = np.arange(self.code.size)
 
-        n = len(self.code)
+    def _derive_names(self) -> None:
+        """camera / filter / chip / root per row, the SEC photcode EQUIV points to, and the observation keys."""
         split = [split_name(s) for s in self.name]  # one pass over ~1000 names at open, not per measurement
         self.camera = np.array([s[0] for s in split], dtype=object)
         self.filter = np.array([s[1] for s in split], dtype=object)
@@ -183,13 +218,13 @@ class Photcodes:
         self.equiv_name = np.array([self.name[r] if r >= 0 else None for r in self.equiv_row], dtype=object)
         obs_filter = np.where(self.filter == None, np.where(self.equiv_name == None, self.name,  # noqa: E711
                                                             self.equiv_name), self.filter)
-        pairs = list(zip(self.root, obs_filter))
         keys: dict[tuple[str, str], int] = {}
-        self.observation_key = np.array([keys.setdefault(p, len(keys)) for p in pairs], dtype=np.int64)
+        self.observation_key = np.array([keys.setdefault(p, len(keys)) for p in zip(self.root, obs_filter)],
+                                        dtype=np.int64)
         self._observation_names = list(keys)
         self.n_observation_keys = len(keys)
         self._by_name = {str(s): i for i, s in enumerate(self.name)}
-        assert len(self._by_name) <= n
+        self.kind = np.array([measurement_kind(int(t), c) for t, c in zip(self.type, self.chip)], dtype=np.uint8)
 
     # -- lookups ------------------------------------------------------------------------------------------
 
@@ -262,18 +297,15 @@ class Photcodes:
         r = int(self.equiv_row[self.row_of(code)])
         return self.record(r) if r >= 0 else None
 
-    def instrument_tree(self, types: tuple[PhotcodeType, ...] = (PhotcodeType.DEP, PhotcodeType.REF,
-                                                                  PhotcodeType.PRI)) -> dict[str, InstrumentNode]:
-        """The camera → chip tree (DESIGN §5) of the photcodes of the given types (SEC average filters are
-        not instruments and are left out by default). 3-part names hang under camera → chip; 2-part names
-        and bare names sit at their root."""
+    def instrument_tree(self) -> dict[str, InstrumentNode]:
+        """The camera → chip tree (DESIGN §5): every camera with detector chips (`MeasurementKind.EPOCH`
+        photcodes, one chip per last name part), and each bare REF name as a root of its own. Stacks, forced
+        photometry, plates, test cameras and filter averages are not instruments."""
         tree: dict[str, InstrumentNode] = {}
         for p in self:
-            if p.type not in types:
-                continue
-            node = tree.setdefault(p.root, InstrumentNode(p.root))
-            if p.chip is None:
-                node.photcodes.append(p)
-            else:
-                node.chips.setdefault(p.chip, []).append(p)
+            kind = self.kind[p.row]
+            if kind == MeasurementKind.EPOCH:
+                tree.setdefault(p.root, InstrumentNode(p.root)).chips.setdefault(p.chip, []).append(p)
+            elif p.type == PhotcodeType.REF and p.camera is None:
+                tree.setdefault(p.root, InstrumentNode(p.root)).photcodes.append(p)
         return tree

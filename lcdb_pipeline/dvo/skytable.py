@@ -20,10 +20,7 @@ import os
 import numpy as np
 
 from lcdb_pipeline.dvo.errors import DVOError
-from lcdb_pipeline.dvo.fits import BinTable
-
-SKYTABLE_EXTNAMES = {"SKY_REGION"}
-
+from lcdb_pipeline.dvo.formats import open_table
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenated ranges [starts[i], starts[i] + counts[i]) as one int64 array, without a Python loop."""
@@ -46,10 +43,7 @@ class SkyTable:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
-        t = BinTable(self.path)
-        if t.extname not in SKYTABLE_EXTNAMES:
-            raise DVOError(self.path, f"unknown EXTNAME {t.extname!r} for SkyTable.fits (expected SKY_REGION)",
-                           key="EXTNAME")
+        t, _ = open_table(self.path, ["skytable"], "SkyTable.fits")
         d = t.read([("R_MIN", np.float64, False), ("R_MAX", np.float64, False), ("D_MIN", np.float64, False),
                     ("D_MAX", np.float64, False), ("CHILD_S", np.int64, False), ("CHILD_E", np.int64, False),
                     ("PARENT", np.int64, False), ("INDEX", np.int64, False), ("DEPTH", np.uint8, False),

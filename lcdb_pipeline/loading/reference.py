@@ -69,7 +69,8 @@ def _upsert_mission(conn: sa.Connection, mission: MissionSpec) -> None:
             time_unit=mission.time_unit, time_epoch=mission.time_epoch, time_epoch_scale=mission.time_epoch_scale,
             time_epoch_format=mission.time_epoch_format, time_format_name=mission.time_format_name,
         )
-        .on_conflict_do_update(index_elements=["name"], set_={"time_format_name": mission.time_format_name})
+        .on_conflict_do_update(index_elements=["name"], set_={"time_format_name": mission.time_format_name,
+                                                              "time_epoch_scale": mission.time_epoch_scale})
         .returning(Mission.__table__.c.id)
     ).scalar_one()
     conn.execute(

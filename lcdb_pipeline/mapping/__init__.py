@@ -2,9 +2,10 @@
 instruments). Reads `lcdb_pipeline.dvo` objects, returns the plain dataclasses of `mapping.contract`;
 no SQL, no Dagster."""
 
-from lcdb_pipeline.mapping.bjd import Observatory
+from lcdb_pipeline.mapping.bjd import TIME_SCALES, Observatory
 from lcdb_pipeline.mapping.contract import (
     DETRENDING_METHODS,
+    EXCLUSION_KINDS,
     PHOTOMETRIC_SOURCES,
     PROCESSING_GROUPS,
     InstrumentSpec,
@@ -17,7 +18,7 @@ from lcdb_pipeline.mapping.instruments import instrument_specs
 from lcdb_pipeline.mapping.table import MappingError, map_table, target_names
 
 __all__ = [
-    "DETRENDING_METHODS", "PHOTOMETRIC_SOURCES", "PROCESSING_GROUPS", "InstrumentSpec", "MappingError",
-    "MissionSpec", "Observatory", "ObservationBlock", "ObservationChunk", "TableMapping", "instrument_specs",
-    "map_table", "target_names",
+    "DETRENDING_METHODS", "EXCLUSION_KINDS", "PHOTOMETRIC_SOURCES", "PROCESSING_GROUPS", "TIME_SCALES",
+    "InstrumentSpec", "MappingError", "MissionSpec", "Observatory", "ObservationBlock", "ObservationChunk",
+    "TableMapping", "instrument_specs", "map_table", "target_names",
 ]

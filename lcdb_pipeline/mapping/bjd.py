@@ -3,7 +3,10 @@
 astropy's `Time.light_travel_time` recomputes the ephemeris for every (target, epoch) pair. The geometry
 separates: the observatory's barycentric position depends only on the epoch, the direction only on the
 target, so the Rømer delay for all pairs is one matrix product  ``U (targets × 3) · P (3 × epochs) / c``.
-astropy still does the time-scale conversion (UTC → TDB) and the ephemeris, once per epoch, offline.
+astropy still does the time-scale conversion (UTC or TAI → TDB) and the ephemeris, once per epoch, offline.
+
+DVO TIME is whole seconds since 1970-01-01 in the scale the camera headers' MJD-OBS is in (docs/dvo.md):
+`utc` reads it as POSIX time (astropy's "unix" format), `tai` as JD 2440587.5 + TIME/86400 in TAI.
 """
 
 from __future__ import annotations
@@ -52,13 +55,27 @@ class EpochGeometry:
         return EpochGeometry(self.tdb_jd1[index], self.tdb_jd2[index], self.position_au[index])
 
 
-def epoch_geometry(unix_seconds: np.ndarray, observatory: Observatory) -> EpochGeometry:
+TIME_SCALES = ("utc", "tai")
+
+
+def dvo_time(seconds: np.ndarray, scale: str, location: EarthLocation | None = None) -> Time:
+    """DVO TIME (seconds since 1970-01-01, `scale` "utc" or "tai") as an astropy Time."""
+    seconds = np.asarray(seconds, dtype=np.float64)
+    if scale == "utc":
+        return Time(seconds, format="unix", scale="utc", location=location)
+    if scale == "tai":
+        return Time(np.full(seconds.shape, 2440587.5), seconds / 86400.0, format="jd", scale="tai",
+                    location=location)
+    raise ValueError(f"DVO time scale must be one of {TIME_SCALES}, not {scale!r}")
+
+
+def epoch_geometry(unix_seconds: np.ndarray, observatory: Observatory, scale: str = "utc") -> EpochGeometry:
     """Everything that depends on the epoch only: computed once per cadence, not per target.
 
     The time carries the site, so TDB includes the observer's own (topocentric, ≤ ~2 µs) TDB−TT term, as
     astropy's `Time.light_travel_time` does: the result then equals astropy's full computation."""
     location = observatory.location()
-    t = Time(np.asarray(unix_seconds, dtype=np.float64), format="unix", scale="utc", location=location)
+    t = dvo_time(unix_seconds, scale, location)
     tdb = t.tdb
     earth = get_body_barycentric("earth", tdb, ephemeris=EPHEMERIS).xyz.to_value(u.au)  # (3, N)
     site_gcrs, _ = location.get_gcrs_posvel(tdb)

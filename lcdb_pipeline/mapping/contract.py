@@ -28,13 +28,22 @@ DETRENDING_METHODS = {
     "no colour terms)",
 }
 
+#: the kinds of `.cpm` rows that are not lightcurve epochs, set aside and counted (TableMapping.excluded)
+EXCLUSION_KINDS: tuple[str, ...] = (
+    "reference/secondary",  # REF and SEC rows: external catalogue entries, filter averages
+    "stack (SkyChip)",  # photometry on stacks
+    "forced (ForcedWarp)",  # forced photometry on warps
+    "not a detector chip",  # DEP names without a detector chip: plates, SIMTEST.*.Chip, 2-part names
+    "camera without observatory",  # detector chips of a camera with no configured observatory (no BJD)
+)
+
 DEFAULT_CHUNK_CELLS = 500_000  # target·cadence cells per chunk: ~24 MB of dense arrays, ~46 MB as COPY rows
 
 
 @dataclass(frozen=True)
 class MissionSpec:
-    """The Mission and MissionCatalog of one DVO database, with the time system of DVO `TIME`
-    (seconds since the unix epoch, JD 2440587.5)."""
+    """The Mission and MissionCatalog of one DVO database, with the time system of DVO `TIME` (whole
+    seconds since the unix epoch, JD 2440587.5, in `time_epoch_scale`: "utc" or "tai", LCDB_DVO_TIME_SCALE)."""
 
     mission_name: str
     catalog_name: str
@@ -61,7 +70,7 @@ class ObservationChunk:
 
     target_names: np.ndarray  # int64 (n,)
     values: np.ndarray  # float64 (groups, n, cadences), in PROCESSING_GROUPS order
-    errors: np.ndarray  # float64 (n, cadences), shared by the groups
+    errors: np.ndarray  # float64 (groups, n, cadences): each group's own errors (docs/dvo.md)
     bjd: np.ndarray  # float64 (n, cadences)
     phot_flags: np.ndarray  # int32 bit patterns (n, cadences)
     db_flags: np.ndarray  # int32 bit patterns (n, cadences)
@@ -114,6 +123,7 @@ class TableMapping:
     duplicates_dropped: int
     skipped_bad_positions: int
     blocks: list[ObservationBlock]
+    excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXCLUSION_KINDS, 0))  # rows per kind
 
     def target_names(self) -> np.ndarray:
         """Sorted unique Target.name of every target of the table."""

@@ -1,7 +1,8 @@
 """Writing FITS files as the IPP writes DVO tables: a primary HDU (keywords only) plus one BINTABLE extension
 from a big-endian structured array, headers padded with spaces and data with zeros to 2880-byte blocks.
 
-Used by the synthetic generator only; the reader is `lcdb_pipeline.dvo.fits`.
+Used by the synthetic generator only; the reader is `lcdb_pipeline.dvo.fits`, the layouts both use are
+`lcdb_pipeline.dvo.formats` (`ColumnSpec`, `spec_dtype` are re-exported here for the writer's callers).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from lcdb_pipeline.dvo.fits import BIG_ENDIAN_TYPES, CARD, padded, parse_tform
+from lcdb_pipeline.dvo.fits import CARD, padded
+from lcdb_pipeline.dvo.formats import ColumnSpec, spec_dtype
 
 
 def format_card(key: str, value=None, comment: str = "") -> str:
@@ -49,50 +50,10 @@ def header_bytes(cards: Sequence[tuple]) -> bytes:
     return raw + b" " * (padded(len(raw)) - len(raw))
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A table column as written: TTYPE, TFORM, TUNIT and the TTYPE comment."""
-
-    name: str
-    tform: str
-    unit: str = ""
-    comment: str = ""
-
-
-def spec_dtype(columns: Sequence[ColumnSpec]) -> np.dtype:
-    """The big-endian structured dtype of a row of `columns` (duplicate names get _2, _3 … as when read)."""
-    names, formats, offsets, offset, seen = [], [], [], 0, {}
-    for col in columns:
-        repeat, code, width = parse_tform(col.tform, "<layout>", col.name)
-        n = seen.get(col.name.upper(), 0) + 1
-        seen[col.name.upper()] = n
-        name = col.name if n == 1 else f"{col.name}_{n}"
-        if code == "A":
-            fmt = f"S{repeat}"
-        elif code == "X":
-            fmt = ("u1", (width,))
-        else:
-            fmt = BIG_ENDIAN_TYPES[code] if repeat == 1 else (BIG_ENDIAN_TYPES[code], (repeat,))
-        names.append(name)
-        formats.append(fmt)
-        offsets.append(offset)
-        offset += width
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
-
-
-def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
-                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
-                   extra_cards: Sequence[tuple] = ()) -> int:
-    """Write a primary HDU (keywords only) and one BINTABLE; return the file size.
-
-    `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1 and
-    TZEROn = 0 for every column, as the older IPP files do.
-    """
-    dtype = spec_dtype(columns)
-    if data.dtype != dtype:
-        raise ValueError(f"data dtype does not match the layout of {extname}")
-    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", dtype.itemsize),
-           ("NAXIS2", int(data.shape[0])), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
+def _extension_cards(extname: str, columns: Sequence[ColumnSpec], nrows: int, row_bytes: int,
+                     scale_keywords: bool, extra_cards: Sequence[tuple] = ()) -> list[tuple]:
+    ext = [("XTENSION", "BINTABLE"), ("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", row_bytes),
+           ("NAXIS2", nrows), ("PCOUNT", 0), ("GCOUNT", 1), ("TFIELDS", len(columns)),
            ("EXTNAME", extname)]
     ext += list(extra_cards)
     for i, col in enumerate(columns, start=1):
@@ -102,11 +63,37 @@ def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extn
         if scale_keywords:
             ext.append((f"TSCAL{i}", 1.0))
             ext.append((f"TZERO{i}", 0.0))
-    body = np.ascontiguousarray(data).tobytes()
-    pad = padded(len(body)) - len(body)
+    return ext
+
+
+def write_tables(path: str | os.PathLike, primary_cards: Sequence[tuple],
+                 tables: Sequence[tuple[str, Sequence[ColumnSpec], np.ndarray]], *, scale_keywords: bool = False,
+                 extra_cards: Sequence[tuple] = ()) -> int:
+    """Write a primary HDU (keywords only) and one BINTABLE per (extname, columns, data) — one table for a
+    SPLIT-mode file, several for a MEF `.cpt`; return the file size.
+
+    Each `data` must have the dtype `spec_dtype(columns)` (big-endian). `scale_keywords` writes TSCALn = 1
+    and TZEROn = 0 for every column, as the older IPP files do."""
     with open(path, "wb") as f:
         f.write(header_bytes(primary_cards))
-        f.write(header_bytes(ext))
-        f.write(body)
-        f.write(b"\0" * pad)
+        for extname, columns, data in tables:
+            dtype = spec_dtype(columns)
+            if data.dtype != dtype:
+                raise ValueError(f"data dtype does not match the layout of {extname}")
+            f.write(header_bytes(_extension_cards(extname, columns, int(data.shape[0]), dtype.itemsize,
+                                                  scale_keywords, extra_cards)))
+            body = np.ascontiguousarray(data).tobytes()
+            f.write(body)
+            f.write(b"\0" * (padded(len(body)) - len(body)))
         return f.tell()
+
+
+def write_bintable(path: str | os.PathLike, primary_cards: Sequence[tuple], extname: str,
+                   columns: Sequence[ColumnSpec], data: np.ndarray, *, scale_keywords: bool = False,
+                   extra_cards: Sequence[tuple] = ()) -> int:
+    """Write a primary HDU (keywords only) and one BINTABLE; return the file size."""
+    return write_tables(path, primary_cards, [(extname, columns, data)], scale_keywords=scale_keywords,
+                        extra_cards=extra_cards)
+
+
+__all__ = ["ColumnSpec", "format_card", "header_bytes", "spec_dtype", "write_bintable", "write_tables"]

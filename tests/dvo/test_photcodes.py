@@ -9,7 +9,8 @@ from lcdb_pipeline.dvo import DVOError, Photcodes, PhotcodeType, split_name
 from lcdb_pipeline.dvo.fits import BinTable
 from lcdb_pipeline.synth import pv3_photcodes_path
 from lcdb_pipeline.synth.fits_writer import write_bintable
-from lcdb_pipeline.synth.layouts import PHOTCODE_PS1_V1
+from lcdb_pipeline.dvo.formats import layout
+from lcdb_pipeline.dvo.photcodes import MeasurementKind
 from support.fits import PV2, patch_cell
 
 GPC1_POOR = 0xE0440130
@@ -71,14 +72,37 @@ def test_instrument_tree(real):
     assert gpc1.photcodes == []
     mega = tree["MEGACAM"]
     assert sorted(mega.chips) == [f"{i:02d}" for i in range(40)] and mega.filters == ["g", "i", "r", "u", "z"]
-    isp = tree["ISP-Apogee-01"]  # 2-part names: camera with filters, no chips
-    assert isp.chips == {} and sorted(p.filter for p in isp.photcodes) == ["g", "i", "r", "y", "z"]
-    assert {p.name for p in isp.photcodes} == {f"ISP-Apogee-01.{f}" for f in "grizy"}
+    # detector chips only: no stacks, forced photometry, test chips or plates in the tree
+    assert not {"SkyChip", "ForcedWarp"} & set(gpc1.chips)
+    assert "ISP-Apogee-01" not in tree and "USNO" not in tree and "SCOS" not in tree
+    if release == "PV3":
+        assert "SIMTEST" not in tree
     twomass = tree["2MASS_J"]  # bare REF name: a root of its own
     assert twomass.chips == {} and [p.name for p in twomass.photcodes] == ["2MASS_J"]
     assert twomass.photcodes[0].type == PhotcodeType.REF and twomass.photcodes[0].camera is None
     assert "g" not in tree  # SEC average filters are not instruments
-    assert "g" in pc.instrument_tree(types=tuple(PhotcodeType))
+    assert "SYNTH" not in tree  # a 2-part REF name is not a camera
+
+
+def test_measurement_kind_of_every_pv3_photcode():
+    """The photcode-name rule (docs/dvo.md) on the real PV3 file: what each name is, counted by kind."""
+    pc = Photcodes(pv3_photcodes_path())
+    kind = {str(n): MeasurementKind(int(k)) for n, k in zip(pc.name, pc.kind)}
+    assert kind["GPC1.g.XY01"] == kind["GPC1.w.XY76"] == kind["MEGACAM.u.39"] == MeasurementKind.EPOCH
+    assert kind["GPC1.g.SkyChip"] == kind["SIMTEST.y.SkyChip"] == MeasurementKind.STACK
+    assert kind["GPC1.w.ForcedWarp"] == MeasurementKind.FORCED
+    assert kind["2MASS_J"] == kind["SYNTH.g"] == kind["g"] == MeasurementKind.REFERENCE
+    for other in ("SIMTEST.g.Chip", "USNO.103AE.AMB2", "USNO.103AE.#12", "SCOS.103a.E", "ISP-Apogee-01.g",
+                  "VYSOS20.r", "U_SDSS"):
+        assert kind[other] == MeasurementKind.OTHER, other
+    counts = {k: sum(v == k for v in kind.values()) for k in MeasurementKind}
+    assert counts == {MeasurementKind.EPOCH: 802, MeasurementKind.REFERENCE: 51, MeasurementKind.STACK: 11,
+                      MeasurementKind.FORCED: 6, MeasurementKind.OTHER: 63}
+    # every epoch name is CAMERA.filter.CHIP with a detector chip, every DEP 3-part name not so is not
+    for name, k in kind.items():
+        parts = name.split(".")
+        detector = len(parts) == 3 and (parts[2].isdigit() or (parts[2][:2] == "XY" and parts[2][2:].isdigit()))
+        assert (k == MeasurementKind.EPOCH) == (detector and pc.by_name(name).type == PhotcodeType.DEP), name
 
 
 def test_dep_equiv_is_the_sec_filter(real):
@@ -133,7 +157,7 @@ def test_index_of(real):
 
 def _v1_photcodes(tmp_path, pc: Photcodes, n: int = 40, type_byte=None, codes=None):
     """A DVO_PHOTCODE_PS1_V1 file (16-bit masks, TFORM I) from the first rows of `pc`."""
-    lay = PHOTCODE_PS1_V1
+    lay = layout("DVO_PHOTCODE_PS1_V1")
     a = lay.empty(n)
     a["CODE"] = (pc.code[:n] if codes is None else codes).astype(np.uint16).view(np.int16)
     a["NAME"] = [s.encode() for s in pc.name[:n]]

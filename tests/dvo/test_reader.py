@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcdb_pipeline.dvo import CatalogTable, DVODatabase, DVOError, PhotcodeType
+from lcdb_pipeline.dvo import CatalogTable, DVODatabase, DVOError, MeasurementKind, PhotcodeType
 
 OBJECT_DTYPES = {"ra": np.float64, "dec": np.float64, "obj_id": np.uint32, "cat_id": np.uint32,
                  "nmeasure": np.uint32, "off_measure": np.int64}
@@ -123,25 +123,32 @@ def test_unsorted_table_maps_through_ave_ref(synth):
 
 def test_content_properties(synth):
     db, summary = synth
-    cameras, filters, times = set(), set(), []
-    unmeasured = duplicates = nan_mags = 0
+    cameras, filters, times, kinds = set(), set(), [], set()
+    unmeasured = duplicates = nan_mags = only_excluded = 0
     for name in summary.tables:
         table = db.read_table(name)
         m = table.measurements
-        rows = db.photcodes.index_of(m.photcode)
+        all_rows = db.photcodes.index_of(m.photcode)
+        kind = db.photcodes.kind[all_rows]
+        kinds |= set(kind.tolist())
+        epoch = kind == MeasurementKind.EPOCH
+        with_epoch = np.zeros(len(table.objects), bool)
+        with_epoch[m.ave_ref[epoch]] = True
+        only_excluded += int((~with_epoch & (table.objects.nmeasure > 0)).sum())
+        rows = all_rows[epoch]
         cameras |= set(db.photcodes.camera[rows])
         filters |= {(c, f) for c, f in zip(db.photcodes.camera[rows], db.photcodes.filter[rows])}
-        times.append(m.time)
+        times.append(m.time[epoch])
         unmeasured += int((table.objects.nmeasure == 0).sum())
-        nan_mags += int(np.isnan(m.mag).sum())
+        nan_mags += int(np.isnan(m.mag[epoch]).sum())
         # duplicates: one object, one exposure (time), two chips, different MAG_ERR
-        key = np.stack([m.ave_ref, m.time, m.time_msec], axis=1)
+        key = np.stack([m.ave_ref[epoch], m.time[epoch], m.time_msec[epoch]], axis=1)
         _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
         dup_rows = np.flatnonzero(counts[inv.ravel()] > 1)
         for r in dup_rows[:50]:
             group = np.flatnonzero((inv.ravel() == inv.ravel()[r]))
-            assert len(set(m.photcode[group])) == len(group)  # different chips
-            err = m.mag_err[group]
+            assert len(set(m.photcode[epoch][group])) == len(group)  # different chips
+            err = m.mag_err[epoch][group]
             assert np.isnan(err).any() or len(set(err.tolist())) == len(group)
         duplicates += dup_rows.size
         assert (db.photcodes.type[rows] == PhotcodeType.DEP).all()
@@ -151,6 +158,10 @@ def test_content_properties(synth):
     t = np.concatenate(times)
     assert t.min() >= 1262304000 and t.max() < 1609459200  # 2010 … 2020
     assert unmeasured > 0 and duplicates > 0 and nan_mags > 0
+    # the rows of a real .cpm that are not epochs, and objects that have only such rows
+    assert kinds == {MeasurementKind.EPOCH, MeasurementKind.REFERENCE, MeasurementKind.STACK,
+                     MeasurementKind.FORCED}
+    assert only_excluded > 0
 
 
 def test_images(synth):
@@ -161,12 +172,15 @@ def test_images(synth):
     np.testing.assert_array_equal(im.image_id, np.arange(1, len(im) + 1))
     table = db.read_table(summary.tables[0])
     m = table.measurements
-    match = im.lookup(m.image_id, path=table.paths["cpm"])
+    chip = m.image_id > 0  # stack, forced and reference rows have no chip image (IMAGE_ID 0)
+    assert chip.any() and not chip.all()
+    match = im.lookup(m.image_id[chip], path=table.paths["cpm"])
     assert match.found.all()
-    np.testing.assert_array_equal(match.photcode, m.photcode)  # an image's photcode is its chip's
-    np.testing.assert_array_equal(match.tzero, m.time)
-    np.testing.assert_array_equal(im.exptime_of(m.image_id), summary.truth[table.name]["measurements"]["exptime"])
-    np.testing.assert_allclose(match.exptime, summary.truth[table.name]["measurements"]["exptime"])
+    np.testing.assert_array_equal(match.photcode, m.photcode[chip])  # an image's photcode is its chip's
+    np.testing.assert_array_equal(match.tzero, m.time[chip])
+    exptime = summary.truth[table.name]["measurements"]["exptime"][chip]
+    np.testing.assert_array_equal(im.exptime_of(m.image_id[chip]), exptime)
+    np.testing.assert_allclose(match.exptime, exptime)
     assert all(n.startswith(("GPC1.", "MEGACAM.")) for n in im.name[:20])
 
 

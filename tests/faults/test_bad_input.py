@@ -106,8 +106,8 @@ def _unknown_photcode(db: DVODatabase) -> Expect:
 def _unknown_extname(db: DVODatabase) -> Expect:
     table = "s2230/0149.01"
     cpt = db.table_path(table)
-    patch_card(cpt, 1, "EXTNAME", "'DVO_AVERAGE_ELIXIR'")
-    return Expect(table, cpt, key="EXTNAME", problem="DVO_AVERAGE_ELIXIR")
+    patch_card(cpt, 1, "EXTNAME", "'DVO_AVERAGE_LONEOS'")  # a real IPP format lcdb does not read
+    return Expect(table, cpt, key="EXTNAME", problem="DVO_AVERAGE_LONEOS")
 
 
 def _nan_position(db: DVODatabase) -> Expect:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcdb_pipeline.dvo import DVODatabase
-from lcdb_pipeline.mapping import MappingError, map_table, target_names
+from lcdb_pipeline.dvo import DVODatabase, DVOWarning
+from lcdb_pipeline.mapping import map_table, target_names
 from lcdb_pipeline.mapping.bjd import Observatory
 from lcdb_pipeline.mapping.calibration import calibrated_magnitude
 from lcdb_pipeline.synth import generate
@@ -37,12 +37,20 @@ def test_target_name_is_cat_id_times_2_to_32_plus_obj_id_unsigned():
     np.testing.assert_array_equal(target_names(cat, obj), [578 << 32, (118555 << 32) + 0xFFFFFFFF])
 
 
-def test_a_camera_without_observatory_is_a_clear_error(tmp_path):
+def test_a_camera_without_observatory_is_excluded_with_a_warning(tmp_path):
+    """DEP chips of a camera with no observatory cannot get BJDs: they are set aside and counted, a warning
+    names the camera and the count, and the table still maps (its other cameras' lightcurves)."""
     generate(tmp_path, scale="small", seed=5)
     database = DVODatabase(tmp_path)
     table = database.read_table(database.tables_in_region(database.populated_regions()[0])[0])
     only_gpc1 = {"GPC1": Observatory("Haleakala", 20.7071, -156.2571, 3055.0)}
-    with pytest.raises(MappingError) as excinfo:
-        map_table(table, database.photcodes, database.images, only_gpc1)
-    message = str(excinfo.value)
-    assert "MEGACAM" in message and "no observatory" in message and table.paths["cpm"] in message
+    megacam = int((database.photcodes.root[database.photcodes.index_of(table.measurements["photcode"])]
+                   == "MEGACAM").sum())
+    assert megacam > 0
+    with pytest.warns(DVOWarning) as caught:
+        mapping = map_table(table, database.photcodes, database.images, only_gpc1)
+    (message,) = [str(w.message) for w in caught if "MEGACAM" in str(w.message)]
+    assert table.paths["cpm"] in message and f"{megacam} measurement(s) of camera 'MEGACAM'" in message
+    assert "no observatory" in message
+    assert mapping.excluded["camera without observatory"] == megacam
+    assert {b.camera for b in mapping.blocks} == {"GPC1"}

@@ -89,11 +89,12 @@ def parse_header_dump(path: Path) -> list[dict]:
     return hdus
 
 
-def written_header(path) -> list[dict]:
-    """The same structure as `parse_header_dump`, from a FITS file on disk (primary + extension 1)."""
-    t = BinTable(path)
+def written_header(path, tables: int = 1) -> list[dict]:
+    """The same structure as `parse_header_dump`, from a FITS file on disk (primary + the first `tables`
+    extensions: 4 for a MEF .cpt)."""
+    headers = [BinTable(path).primary] + [BinTable(path, hdu).header for hdu in range(1, tables + 1)]
     out = []
-    for h in (t.primary, t.header):
+    for h in headers:
         d = {"keys": [k for k, _, _ in h.cards], "values": {k: v for k, v, _ in h.cards}, "columns": {}}
         for k, v, _ in h.cards:
             m = re.match(r"(TTYPE|TFORM|TUNIT)(\d+)$", k)

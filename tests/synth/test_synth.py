@@ -126,7 +126,7 @@ def test_overwrite_rules(tmp_path):
     with pytest.raises(ValueError):
         generate(tmp_path / "x", "huge")
     with pytest.raises(ValueError):
-        generate(tmp_path / "y", fmt="elixir")
+        generate(tmp_path / "y", fmt="ps1_v9")
 
 
 def _lcdb() -> list[str]:
@@ -151,3 +151,38 @@ def test_cli(tmp_path):
     help_ = subprocess.run([*_lcdb(), "synth", "--help"], capture_output=True, text=True, timeout=60)
     assert "--scale" in help_.stdout and "ps1_v5_load" in help_.stdout
     shutil.rmtree(out)
+
+
+def test_elixir_mef_files_match_the_real_grizy_headers(tmp_path):
+    """The ELIXIR database is MEF like catdir.grizy: the .cpt's five HDUs (primary, average, measure, missing,
+    secfilt) and Images.dat have the real files' keywords in order, EXTNAMEs, columns, TFORMs and TUNITs."""
+    summary = generate(tmp_path / "db", scale="small", seed=4, fmt="elixir")
+    pairs = [(os.path.join(summary.out_dir, f"{summary.tables[0]}.cpt"), "catdir.grizy/n0000/0001.cpt.hdr", 5),
+             (os.path.join(summary.out_dir, "Images.dat"), "catdir.grizy/Images.dat.hdr", 2),
+             (os.path.join(summary.out_dir, "SkyTable.fits"), "catdir.grizy/SkyTable.fits.hdr", 2)]
+    for path, real, n in pairs:
+        mine = written_header(path, tables=n - 1)
+        ref = parse_header_dump(HEADERS / real)
+        assert len(ref) == n and len(mine) == n, real
+        for h_mine, h_ref in zip(mine, ref):
+            assert h_mine["keys"] == h_ref["keys"], (real, h_ref["values"].get("EXTNAME"))
+            for key in VALUE_KEYS & set(h_ref["values"]):
+                expect = {"T": True, "F": False}.get(h_ref["values"][key], h_ref["values"][key])
+                assert str(h_mine["values"][key]) == str(expect), (real, key)
+            assert h_mine["columns"] == {i: {k: str(v) for k, v in c.items()} for i, c in h_ref["columns"].items()}
+    assert not list((tmp_path / "db").rglob("*.cpm")) and not list((tmp_path / "db").rglob("*.cps"))
+
+
+def test_cpm_rows_of_every_kind_with_real_pv3_codes(synth):
+    """Besides chip detections a real .cpm holds reference-catalogue, filter-average, stack and forced rows."""
+    db, summary = synth
+    codes = set()
+    for name in summary.tables:
+        codes |= set(db.read_table(name).measurements["photcode"].tolist())
+    pc = db.photcodes
+    for name in ("2MASS_J", "SYNTH.g", "g", "GPC1.g.SkyChip", "GPC1.y.SkyChip", "GPC1.r.ForcedWarp"):
+        assert pc.by_name(name).code in codes, name
+    assert {pc.by_name(n).code for n in ("2MASS_J", "SYNTH.g", "g", "GPC1.g.SkyChip", "GPC1.g.ForcedWarp")} == {
+        2011, 3001, 1, 11000, 12000}
+    assert "SORTED" not in db.read_table(summary.no_sorted_table).header
+    assert summary.unknown_image_rows and summary.unknown_image_table in summary.tables
