@@ -32,3 +32,10 @@ def run_warnings(instance: DagsterInstance, run_id: str) -> list[str]:
     """The WARNING messages the assets logged in a run (e.g. objects skipped for lack of a position)."""
     return [scrub_passwords(entry.user_message) for entry in instance.all_logs(run_id)
             if entry.dagster_event is None and entry.level == logging.WARNING]
+
+
+def run_failure(instance: DagsterInstance, run_id: str) -> list[str]:
+    """The message of the run's failure event (e.g. its process died), when it has one."""
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_FAILURE).records
+    messages = [r.event_log_entry.dagster_event.message for r in records if r.event_log_entry.dagster_event]
+    return [scrub_passwords(m.splitlines()[0]) for m in messages if m and m.strip()]

@@ -90,6 +90,13 @@ class ObservatoriesResource(ConfigurableResource):
         return _observatories(sites)
 
 
+class TableWorkersResource(ConfigurableResource):
+    """How many processes load a region's catalog tables at once (LCDB_TABLE_WORKERS; 1: in the run process,
+    one after another). Each table stays its own transaction under its own advisory lock (docs/scaling.md)."""
+
+    count: int = 1
+
+
 def _observatories(sites: dict) -> dict[str, Observatory]:
     return {cam: Observatory(str(s.get("name", cam)), float(s["lat"]), float(s["lon"]), float(s["height"]))
             for cam, s in sites.items()}
@@ -110,6 +117,7 @@ def lcdb_resources(
     catalog_name: str | None = None,
     time_format_name: str | None = None,
     observatories_json: str | None = None,
+    table_workers: int | None = None,
 ) -> dict[str, ConfigurableResource]:
     """The resources of the lcdb definitions; settings not given come from the LCDB_* environment."""
     return {
@@ -122,4 +130,6 @@ def lcdb_resources(
             time_format_name=_setting(time_format_name, "LCDB_TIME_FORMAT_NAME", "dvo_unix"),
         ),
         "observatories": ObservatoriesResource(sites_json=_setting(observatories_json, "LCDB_OBSERVATORIES")),
+        "table_workers": TableWorkersResource(count=table_workers if table_workers is not None else (
+            EnvVar.int("LCDB_TABLE_WORKERS") if os.environ.get("LCDB_TABLE_WORKERS") else 1)),
     }
