@@ -161,7 +161,7 @@ def _launched(plan: LoadPlan, regions: list[str], instance: DagsterInstance,
                 for run_id, run in list(flying.items()):
                     run.cursor = _print_new_lines(instance, run_id, run)
                     if instance.get_run_by_id(run_id).is_finished:
-                        outcomes[run.region] = _outcome(run.region, run_id, instance, time.perf_counter() - run.started)
+                        outcomes[run.region] = _finished(run, run_id, instance)
                         del flying[run_id]
         except BaseException:
             for run_id in flying:
@@ -171,6 +171,15 @@ def _launched(plan: LoadPlan, regions: list[str], instance: DagsterInstance,
 
 
 POLL_SECONDS = 0.25
+
+
+def _finished(run: _InFlight, run_id: str, instance: DagsterInstance) -> RegionOutcome:
+    """The outcome of a launched run; a failed one gives back any pool slot it still holds (a run process
+    killed mid-step never released its own; the code server marks the run failed but frees nothing)."""
+    outcome = _outcome(run.region, run_id, instance, time.perf_counter() - run.started)
+    if not outcome.success and instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    return outcome
 
 
 def _print_new_lines(instance: DagsterInstance, run_id: str, run: _InFlight) -> str | None:

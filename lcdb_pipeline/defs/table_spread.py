@@ -88,9 +88,9 @@ def _collect(context, future: Future, name: str, summary: RegionSummary) -> None
     try:
         lines, part = future.result()
     except BrokenProcessPool:
-        message = ("not loaded: its table worker process died (killed, or out of memory) before the table "
-                   "committed; PostgreSQL rolled back what it had written. Run the region again.")
-        context.log.error(f"{name}: {message}")
+        message = ("its table worker process died (killed, or out of memory) before the table committed; "
+                   "PostgreSQL rolled back what it had written. Run the region again.")
+        context.log.error(f"{name}: not loaded: {message}")
         summary.failed[name] = message
         return
     for level, line in lines:
