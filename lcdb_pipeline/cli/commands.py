@@ -79,9 +79,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def ui(args: argparse.Namespace) -> int:
     from lcdb_pipeline.cli.instance import prepare_database
-    from lcdb_schema.database import lcdb_home
-
     from lcdb_pipeline.cli.worker import check_distributed_setup
+    from lcdb_schema.database import lcdb_home
 
     prepare_database()
     check_distributed_setup()
@@ -103,10 +102,9 @@ def backfill(args: argparse.Namespace) -> int:
 
     from lcdb_pipeline.cli.instance import prepare_database
     from lcdb_pipeline.cli.runner import plan_load
+    from lcdb_pipeline.cli.worker import check_distributed_setup
     from lcdb_pipeline.defs.partitions import register_regions
     from lcdb_pipeline.dvo import DVODatabase
-
-    from lcdb_pipeline.cli.worker import check_distributed_setup
 
     plan = plan_load(Path(args.dvo_root), args.region)  # refuse bad keys before anything is submitted
     regions = plan.regions or DVODatabase(plan.root).populated_regions()

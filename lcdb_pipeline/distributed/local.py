@@ -15,10 +15,10 @@ import sys
 from collections.abc import Mapping
 
 from dagster import DagsterInstance, DagsterRun
+from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.launcher import DefaultRunLauncher
 from dagster._core.remote_representation.code_location import GrpcServerCodeLocation
-from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._utils.error import serializable_error_info_from_exc_info
@@ -66,8 +66,8 @@ class LocalRunLauncher:
 
     def create_run(self, tags: Mapping[str, str]) -> DagsterRun:
         """A NOT_STARTED run of the job with `tags` (the partition among them), as `dagster job launch`."""
-        plan = self._location.get_execution_plan(self._job, QUIET_RUN_CONFIG, step_keys_to_execute=None, known_state=None,
-                                                 instance=self.instance).execution_plan_snapshot
+        plan = self._location.get_execution_plan(self._job, QUIET_RUN_CONFIG, step_keys_to_execute=None,
+                                                 known_state=None, instance=self.instance).execution_plan_snapshot
         return self.instance.create_run(
             job_name=self._job.name, run_id=None, run_config=QUIET_RUN_CONFIG, resolved_op_selection=None,
             step_keys_to_execute=plan.step_keys_to_execute, op_selection=None, status=None, root_run_id=None,

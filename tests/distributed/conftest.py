@@ -109,7 +109,7 @@ class Celery:
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc, _ in self.processes:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

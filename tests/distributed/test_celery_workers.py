@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
 
 import psycopg
 import pytest
@@ -38,12 +37,20 @@ class Cluster:
     """Two `lcdb worker` processes and `lcdb daemon` on one test instance and LightcurveDB."""
 
     def __init__(self, celery_queue, dagster, url: str, root, home) -> None:
-        self.queue, self.dagster = celery_queue, dagster
+        self.queue, self.dagster, self.root = celery_queue, dagster, root
         self.env = dagster.env(url, home, LCDB_DVO_ROOT=str(root), **celery_queue.env)
-        logs = dagster.home.parent
-        self.workers = {name: celery_queue.start(logs / f"{name}.log", "worker", "--name", name, env=self.env)
-                        for name in ("w1", "w2")}
-        celery_queue.start(logs / "daemon.log", "daemon", env=self.env)
+        self.workers = {}
+        for name in ("w1", "w2"):
+            self._start_worker(name)
+        celery_queue.start(dagster.home.parent / "daemon.log", "daemon", env=self.env)
+        self._wait_until_workers_answer()
+
+    def _start_worker(self, name: str) -> None:
+        self.workers[name] = self.queue.start(self.dagster.home.parent / f"{name}.log", "worker", "--name", name,
+                                              env=self.env)
+
+    def add_worker(self, name: str) -> None:
+        self._start_worker(name)
         self._wait_until_workers_answer()
 
     def _wait_until_workers_answer(self) -> None:
@@ -77,93 +84,83 @@ class Cluster:
             raise AssertionError(self.queue.logs()) from None
 
 
-def test_a_backfill_on_two_celery_workers_equals_the_serial_load(serial, celery_queue, fresh_db, databases,
-                                                                  tmp_path):
+def test_backfills_on_celery_workers_a_killed_worker_and_a_rerun_equal_the_serial_load(
+        serial, celery_queue, fresh_db, databases, tmp_path):
+    """Two workers and the daemon. First a region is backfilled while one of its catalog tables is held here;
+    the worker running it is SIGKILLed: run monitoring marks the run failed (the worker does not answer), its
+    pool slot is freed, the table committed before stays, the one in flight is rolled back. Then a third
+    worker joins and every region is backfilled: every run succeeds, the rows equal the serial load, the
+    metadata names both live workers, and the single writers slot kept their writes apart."""
+    region = serial.regions[1]
+    tables = [t for t in serial.tables if t.startswith(region + "/")]
     url = fresh_db("celery")
     with environment(**celery_queue.env), \
             dagster_instance(databases, tmp_path / "dagster", writers=WRITERS, celery=_settings(celery_queue.queue)) \
-            as dagster:
+            as dagster, psycopg.connect(conninfo(url), autocommit=True) as admin:
         # Known partitions: the new-region sensor of the daemon has nothing to add or request.
         dagster.instance.add_dynamic_partitions("dvo_regions", serial.regions)
         cluster = Cluster(celery_queue, dagster, url, serial.root, tmp_path / "home")
-        runs = cluster.runs_of(cluster.backfill(str(serial.root)), len(serial.regions))
-        instance = dagster.instance
 
+        killed = _kill_the_worker_of(cluster, admin, dbname_of(url), region, victim=tables[1])
+        assert snapshot(url) == {tables[0]: serial.snapshot[tables[0]]}, "only the table committed before the kill"
+
+        cluster.add_worker("w3")
+        runs = cluster.runs_of(cluster.backfill(str(serial.root)), len(serial.regions))
         assert {r.tags["dagster/partition"]: r.status for r in runs} == dict.fromkeys(
             serial.regions, DagsterRunStatus.SUCCESS), celery_queue.logs()
         assert snapshot(url) == serial.snapshot
+        _assert_workers_and_pool(dagster.instance, runs, cluster, killed)
 
-        # Every run went through Celery, and each region's metadata names the worker process that ran it.
-        workers = {r.tags["dagster/partition"]: worker_of(instance, r.run_id) for r in runs}
-        assert all("dagster-celery/task_id" in r.tags and r.tags["dagster/max_runtime"] == "600" for r in runs)
-        pids = {name: proc.pid for name, proc in cluster.workers.items()}
-        assert {pid for _, pid in workers.values()} == set(pids.values()), (workers, pids)
-        assert {host for host, _ in workers.values()} == {socket.gethostname()}
 
-        # The writers pool: region steps (the writes) never overlapped beyond its limit, though runs did.
-        steps = [step_window(instance, r.run_id) for r in runs]
-        runs_in_flight = max_overlap([run_window(instance, r.run_id) for r in runs])
-        assert max_overlap(steps) <= WRITERS
-        _print_table(instance, runs, pids)
-        assert runs_in_flight >= 2, "both workers were busy at once (a run waited for the pool's only slot)"
+def _kill_the_worker_of(cluster: Cluster, admin, dbname: str, region: str, victim: str) -> str:
+    """Backfill `region` while `victim`'s lock is held, SIGKILL the worker whose run waits for it; the name
+    of the killed worker, once its run is marked failed."""
+    hold_table_lock(admin, victim)
+    try:
+        backfill = cluster.backfill(str(cluster.root), "--region", region)
+        backend = wait_for(lambda: table_lock_waiter(admin, dbname, victim), timeout=240, interval=0.2,
+                           what=f"the region run to wait for {victim}")
+        (run,) = cluster.dagster.instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill}))
+        pid = int(run.tags["lcdb/pid"])
+        name = next(name for name, proc in cluster.workers.items() if proc.pid == pid)
+        os.kill(pid, signal.SIGKILL)
+        cluster.workers.pop(name).wait(timeout=30)
+    finally:
+        release_table_lock(admin, victim)
+    wait_for(lambda: backend_gone(admin, backend), timeout=60, what="the orphaned backend to end")
+    (failed,) = cluster.runs_of(backfill, 1, timeout=120)
+    assert failed.status == DagsterRunStatus.FAILURE
+    (failure,) = cluster.dagster.instance.get_records_for_run(failed.run_id,
+                                                              of_type=DagsterEventType.RUN_FAILURE).records
+    message = failure.event_log_entry.dagster_event.message
+    assert f"{name}@{socket.gethostname()} (pid {pid})" in message and "does not answer" in message, message
+    print(f"\nkilled {name} (pid {pid}) while {region} waited for {victim}: run {failed.run_id[:8]} FAILURE "
+          f"({message.splitlines()[0][:90]}…)")
+    return name
+
+
+def _assert_workers_and_pool(instance, runs, cluster: Cluster, killed: str) -> None:
+    # Every run went through Celery, and each region's metadata names the worker process that ran it.
+    assert all("dagster-celery/task_id" in r.tags and r.tags["dagster/max_runtime"] == "600" for r in runs)
+    workers = {r.tags["dagster/partition"]: worker_of(instance, r.run_id) for r in runs}
+    pids = {name: proc.pid for name, proc in cluster.workers.items()}
+    assert killed not in pids and len(pids) == 2
+    assert {pid for _, pid in workers.values()} == set(pids.values()), (workers, pids)
+    assert {host for host, _ in workers.values()} == {socket.gethostname()}
+    # The writers pool: region steps (the writes) never overlapped beyond its limit. (Whether a second run
+    # starts and waits for the slot on its worker, or waits in the daemon's run queue, is the queue's
+    # choice: it holds runs whose pool is full, up to a buffer.)
+    _print_table(instance, runs, pids)
+    assert max_overlap([step_window(instance, r.run_id) for r in runs]) <= WRITERS
 
 
 def _print_table(instance, runs, pids) -> None:
     """The run/worker table (shown with -s; docs/scaling.md quotes one)."""
     names = {pid: name for name, pid in pids.items()}
     t0 = min(run_window(instance, r.run_id)[0] for r in runs)
-    print("\nregion  worker  pid     run start→end (s)   region step start→end (s)")
+    print("region  worker  pid     run start→end (s)   region step start→end (s)")
     for run in sorted(runs, key=lambda r: run_window(instance, r.run_id)[0]):
         host, pid = worker_of(instance, run.run_id)
         (rs, re), (ss, se) = run_window(instance, run.run_id), step_window(instance, run.run_id)
         print(f"{run.tags['dagster/partition']:7s} {names[pid]:7s} {pid:<7d} {rs - t0:6.1f} → {re - t0:6.1f}"
               f"      {ss - t0:6.1f} → {se - t0:6.1f}")
-
-
-def test_a_worker_killed_mid_region_fails_its_run_and_a_rerun_converges(serial, celery_queue, fresh_db,
-                                                                       databases, tmp_path):
-    """SIGKILL of the worker running a region while that region waits on a catalog table's lock (held here):
-    run monitoring marks the run failed (the worker does not answer), the pool slot is freed, the tables
-    committed before stay, the one in flight is rolled back; a backfill of the region again converges."""
-    region = serial.regions[1]
-    tables = [t for t in serial.tables if t.startswith(region + "/")]
-    victim = tables[1]
-    url = fresh_db("celery_kill")
-    dbname = dbname_of(url)
-    with environment(**celery_queue.env), \
-            dagster_instance(databases, tmp_path / "dagster", writers=WRITERS, celery=_settings(celery_queue.queue)) \
-            as dagster, psycopg.connect(conninfo(url), autocommit=True) as admin:
-        dagster.instance.add_dynamic_partitions("dvo_regions", serial.regions)
-        cluster = Cluster(celery_queue, dagster, url, serial.root, tmp_path / "home")
-        hold_table_lock(admin, victim)
-        try:
-            backfill = cluster.backfill(str(serial.root), "--region", region)
-            backend = wait_for(lambda: table_lock_waiter(admin, dbname, victim), timeout=240, interval=0.2,
-                               what=f"the region run to wait for {victim}")
-            (run,) = dagster.instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill}))
-            pid = int(run.tags["lcdb/pid"])
-            victim_worker = next(name for name, proc in cluster.workers.items() if proc.pid == pid)
-            os.kill(pid, signal.SIGKILL)
-            cluster.workers[victim_worker].wait(timeout=30)
-        finally:
-            release_table_lock(admin, victim)
-        wait_for(lambda: backend_gone(admin, backend), timeout=60, what="the orphaned backend to end")
-
-        (failed,) = cluster.runs_of(backfill, 1, timeout=120)
-        assert failed.status == DagsterRunStatus.FAILURE
-        (failure,) = dagster.instance.get_records_for_run(failed.run_id, of_type=DagsterEventType.RUN_FAILURE).records
-        message = failure.event_log_entry.dagster_event.message
-        assert f"{victim_worker}@{socket.gethostname()} (pid {pid})" in message and "does not answer" in message
-
-        during = snapshot(url)
-        assert {t: during[t] for t in during} == {t: serial.snapshot[t] for t in tables[:1]}, \
-            "only the table committed before the kill is loaded"
-
-        started = time.monotonic()
-        (rerun,) = cluster.runs_of(cluster.backfill(str(serial.root), "--region", region), 1)
-        assert rerun.status == DagsterRunStatus.SUCCESS, celery_queue.logs()
-        survivor = next(proc.pid for name, proc in cluster.workers.items() if name != victim_worker)
-        assert worker_of(dagster.instance, rerun.run_id)[1] == survivor
-        assert snapshot(url) == {t: serial.snapshot[t] for t in tables}
-        print(f"\nkilled {victim_worker} (pid {pid}) in {victim}; run {failed.run_id[:8]} failed; "
-              f"re-run on the survivor in {time.monotonic() - started:.0f} s")
