@@ -155,7 +155,8 @@ def _launched(plan: LoadPlan, regions: list[str], instance: DagsterInstance,
                     progress(f"loading region {region} …")
                     run = launcher.create_run({"dagster/partition": region, **run_tags()})
                     flying[run.run_id] = _InFlight(region, time.perf_counter())
-                    launcher.launch(run)
+                    with contextlib.suppress(Exception):  # the run is then marked failed: collected below
+                        launcher.launch(run)
                 time.sleep(POLL_SECONDS)
                 recover_orphaned_runs(instance, set(flying))
                 for run_id, run in list(flying.items()):

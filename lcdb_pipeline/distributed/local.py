@@ -86,7 +86,7 @@ class LocalRunLauncher:
         except Exception:
             error = serializable_error_info_from_exc_info(sys.exc_info())
             self.instance.report_engine_event(error.message, run, EngineEventData.engine_error(error))
-            self.instance.report_run_failed(run)
+            self.instance.report_run_failed(run, message=f"the run could not be launched: {error.message.strip()}")
             raise
 
     def terminate(self, run_id: str) -> None:
