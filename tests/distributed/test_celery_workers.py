@@ -110,6 +110,9 @@ def test_backfills_on_celery_workers_a_killed_worker_and_a_rerun_equal_the_seria
             serial.regions, DagsterRunStatus.SUCCESS), celery_queue.logs()
         assert snapshot(url) == serial.snapshot
         _assert_workers_and_pool(dagster.instance, runs, cluster, killed)
+    credentials = BROKER_URL.split("//")[1].split("@")[0]  # user:password
+    for _, log in celery_queue.processes:  # the workers' and the daemon's output: the broker password masked
+        assert credentials not in log.read_text(), log.name
 
 
 def _kill_the_worker_of(cluster: Cluster, admin, dbname: str, region: str, victim: str) -> str:
