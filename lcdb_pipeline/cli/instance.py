@@ -19,7 +19,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy.engine import make_url
 
 from lcdb_pipeline.cli.errors import OperatorError
-from lcdb_pipeline.defs.worker import HOST_TAG, PID_TAG, process_tags
+from lcdb_pipeline.defs.worker import process_tags, run_process
 from lcdb_schema.database import (
     connect_error_message,
     create_database,
@@ -167,36 +167,30 @@ def recover_orphaned_runs(instance: DagsterInstance, run_ids: set[str] | None = 
     concurrency-pool slots they held, so they neither show as running forever nor block new runs; `run_ids`
     limits the search to those runs. Returns the ids of the runs marked.
 
-    The process is the one the run's tags name: `lcdb load` itself, or the run process (a run launched by
-    `lcdb load --jobs`, a Celery worker on this host) once the run's region step started. PostgreSQL has
-    already rolled back whatever catalog table such a run was writing."""
+    The process is the one executing the run once its region step started (`lcdb load` itself, a run
+    process `lcdb load --jobs` launched, a Celery worker on this host), else the `lcdb` process that created
+    it (`lcdb_pipeline.defs.worker`). PostgreSQL has already rolled back whatever catalog table such a run
+    was writing."""
     host = socket.gethostname()
     records = instance.get_run_records(RunsFilter(
         run_ids=sorted(run_ids) if run_ids is not None else None,
-        statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING],
-        tags={HOST_TAG: host}))
+        statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]))
     recovered = []
     for record in records:
-        pid = _dead_process(record.dagster_run)
-        if pid is None:
+        where = run_process(record.dagster_run.tags)
+        if where is None or where[0] != host or not _dead(where[1]):
             continue
         instance.report_run_failed(
             record.dagster_run,
-            message=f"the lcdb process that ran this run (pid {pid} on {host}) died before the run finished; "
-                    "the catalog table it was writing was rolled back by PostgreSQL, the tables committed "
-                    "before it stay loaded. Load the region again.")
+            message=f"the lcdb process that ran this run (pid {where[1]} on {host}) died before the run "
+                    "finished; the catalog table it was writing was rolled back by PostgreSQL, the tables "
+                    "committed before it stay loaded. Load the region again.")
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
         recovered.append(record.dagster_run.run_id)
     return recovered
 
 
-def _dead_process(run) -> int | None:
-    """The pid the run's tags name, when that process (on this host) no longer exists."""
-    try:
-        pid = int(run.tags.get(PID_TAG, "0"))
-    except ValueError:
-        return None
-    if pid <= 0 or pid == os.getpid() or _process_alive(pid):
-        return None
-    return pid
+def _dead(pid: int) -> bool:
+    """Whether `pid` names a process of this host that no longer exists (not this one)."""
+    return pid > 0 and pid != os.getpid() and not _process_alive(pid)

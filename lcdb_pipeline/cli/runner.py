@@ -144,10 +144,8 @@ def _launched(plan: LoadPlan, regions: list[str], instance: DagsterInstance,
               progress: Callable[[str], None]) -> list[RegionOutcome]:
     """`plan.jobs` region runs at once, launched in run processes; their log lines are printed as they come,
     a run whose process died is marked failed (and its pool slot freed) as soon as it is seen."""
-    from lcdb_pipeline.distributed.local import LocalRunLauncher
-
     waiting, flying, outcomes = list(regions), {}, {}
-    with _run_environment(plan), LocalRunLauncher(instance, "load_dvo_regions") as launcher:
+    with _local_launcher(plan, instance) as launcher:
         try:
             while waiting or flying:
                 while waiting and len(flying) < plan.jobs:
@@ -196,9 +194,23 @@ def _print_new_lines(instance: DagsterInstance, run_id: str, run: _InFlight) -> 
 
 
 @contextlib.contextmanager
+def _local_launcher(plan: LoadPlan, instance: DagsterInstance):
+    """The run launcher on this machine, its code server and run processes started in this load's
+    environment (Dagster reads its gRPC timeout when its client module is first imported: import it after)."""
+    with _run_environment(plan):
+        from lcdb_pipeline.distributed.local import LocalRunLauncher
+
+        with LocalRunLauncher(instance, "load_dvo_regions") as launcher:
+            yield launcher
+
+
+@contextlib.contextmanager
 def _run_environment(plan: LoadPlan):
     """The settings of this load, for the run processes (they bind their resources from the environment)."""
-    values = {"LCDB_DVO_ROOT": str(plan.root), "LCDB_TABLE_WORKERS": str(plan.table_workers)}
+    values = {"LCDB_DVO_ROOT": str(plan.root), "LCDB_TABLE_WORKERS": str(plan.table_workers),
+              # Dagster's 60 s for a code-server call is short on a loaded machine (starting a run spawns
+              # a process that imports everything); a timeout there would fail a healthy region.
+              "DAGSTER_GRPC_TIMEOUT_SECONDS": os.environ.get("DAGSTER_GRPC_TIMEOUT_SECONDS") or "600"}
     if plan.database_url:
         values["LCDB_DATABASE_URL"] = plan.database_url
     saved = {k: os.environ.get(k) for k in values}

@@ -124,7 +124,7 @@ def _kill_the_worker_of(cluster: Cluster, admin, dbname: str, region: str, victi
         backend = wait_for(lambda: table_lock_waiter(admin, dbname, victim), timeout=240, interval=0.2,
                            what=f"the region run to wait for {victim}")
         (run,) = cluster.dagster.instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill}))
-        pid = int(run.tags["lcdb/pid"])
+        pid = int(run.tags["lcdb/worker_pid"])
         name = next(name for name, proc in cluster.workers.items() if proc.pid == pid)
         os.kill(pid, signal.SIGKILL)
         cluster.workers.pop(name).wait(timeout=30)

@@ -54,7 +54,7 @@ def test_jobs_2_runs_regions_at_once_a_killed_run_process_fails_its_run_and_a_re
             backend = wait_for(lambda: table_lock_waiter(admin, dbname_of(url), victim), timeout=240,
                                what=f"the run of {region} to wait for {victim}")
             run = next(r for r in instance.instance.get_runs() if r.tags.get("dagster/partition") == region)
-            pid = int(run.tags["lcdb/pid"])
+            pid = int(run.tags["lcdb/worker_pid"])
             assert pid != proc.pid  # the run process, not lcdb load
             others = {t: s for t, s in serial.snapshot.items() if not t.startswith(region + "/")}
             wait_for(lambda: _others(snapshot(url), region) == others, timeout=300, interval=0.5,
