@@ -12,6 +12,7 @@ from dagster import (
     ConfigurableResource,
     Definitions,
     definitions,
+    in_process_executor,
     load_from_defs_folder,
 )
 
@@ -19,10 +20,15 @@ from lcdb_pipeline.defs.resources import lcdb_resources
 
 
 def build_definitions(resources: dict[str, ConfigurableResource] | None = None) -> Definitions:
-    """Every definition of `lcdb_pipeline/defs`, with `resources` (default: from the environment)."""
+    """Every definition of `lcdb_pipeline/defs`, with `resources` (default: from the environment).
+
+    Every job executes its steps in its run process (in-process executor): a region is one step, region runs
+    are the unit of parallelism (runs launched at once, Celery workers), and a run whose process dies takes
+    its step with it instead of leaving an orphaned step process writing on (docs/scaling.md)."""
     return Definitions.merge(
         load_from_defs_folder(path_within_project=Path(__file__).parent),
-        Definitions(resources=resources if resources is not None else lcdb_resources()),
+        Definitions(resources=resources if resources is not None else lcdb_resources(),
+                    executor=in_process_executor),
     )
 
 

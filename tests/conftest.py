@@ -13,7 +13,9 @@ import pytest
 
 from support.databases import (
     DEFAULT_ADMIN_URL,
+    Databases,
     create_database,
+    dbname_of,
     drop_database,
     reachable,
 )
@@ -53,6 +55,29 @@ def make_database(pg_admin_url):
     yield make
     for url in created:
         drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def databases(pg_admin_url):
+    dbs = Databases(pg_admin_url)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def template_db(databases) -> str:
+    """A LightcurveDB database at the head migration, used as TEMPLATE (a clone takes ~0.1 s)."""
+    from lcdb_schema.migrations import upgrade_database
+
+    url = databases.create("template")
+    upgrade_database(url)
+    return dbname_of(url)
+
+
+@pytest.fixture(scope="session")
+def fresh_db(databases, template_db):
+    """Factory: `fresh_db(label)` → URL of a new LightcurveDB database at head, empty."""
+    return lambda label: databases.create(label, template=template_db)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ def load(args: argparse.Namespace) -> int:
     from lcdb_pipeline.dvo import InvalidRegionKey
 
     try:  # before any file or database is touched
-        plan = plan_load(Path(args.dvo_root), args.region)
+        plan = plan_load(Path(args.dvo_root), args.region, jobs=args.jobs,
+                         table_workers=args.table_workers or _env_int("LCDB_TABLE_WORKERS", 1))
     except InvalidRegionKey as exc:
         print(f"error: --region {exc}", file=sys.stderr)
         return 2
@@ -43,6 +44,13 @@ def load(args: argparse.Namespace) -> int:
               "lists)", file=sys.stderr)
         return 1
     return 0 if report.success else 1
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name) or default)
+    except ValueError:
+        raise SystemExit(f"error: {name} must be a whole number, not {os.environ[name]!r}") from None
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -71,9 +79,11 @@ def demo(args: argparse.Namespace) -> int:
 
 def ui(args: argparse.Namespace) -> int:
     from lcdb_pipeline.cli.instance import prepare_database, workspace_file
+    from lcdb_pipeline.cli.worker import check_distributed_setup
     from lcdb_schema.database import lcdb_home
 
     prepare_database()
+    check_distributed_setup()
     demo_root = lcdb_home() / DEMO_DVO_DIR
     env = dict(os.environ)
     if not env.get("LCDB_DVO_ROOT") and (demo_root / "SkyTable.fits").exists():
@@ -91,20 +101,35 @@ def backfill(args: argparse.Namespace) -> int:
 
     from lcdb_pipeline.cli.instance import prepare_database, workspace_file
     from lcdb_pipeline.cli.runner import plan_load
+    from lcdb_pipeline.cli.worker import check_distributed_setup
     from lcdb_pipeline.defs.partitions import register_regions
     from lcdb_pipeline.dvo import DVODatabase
 
     plan = plan_load(Path(args.dvo_root), args.region)  # refuse bad keys before anything is submitted
     regions = plan.regions or DVODatabase(plan.root).populated_regions()
     prepare_database()
+    workers = check_distributed_setup()
     register_regions(DagsterInstance.get(), regions)
     command = [sys.executable, "-m", "dagster", "job", "backfill", "-w", workspace_file(),
                "-j", "load_dvo_regions", "--partitions", ",".join(regions), "--noprompt"]
     status = subprocess.run(command, check=False, env={**os.environ, "LCDB_DVO_ROOT": str(plan.root)}).returncode
     if status == 0:
-        print(f"backfill of {len(regions)} region(s) submitted; the Dagster daemon runs it "
-              f"(`lcdb ui` starts one; progress under Overview → Backfills)")
+        where = f"on the Celery workers of queue {workers.queue} (`lcdb worker`)" if workers else "on its machine"
+        print(f"backfill of {len(regions)} region(s) submitted; the Dagster daemon runs it {where} "
+              f"(`lcdb daemon` or `lcdb ui` starts one; progress under Overview → Backfills)")
     return status
+
+
+def worker(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.cli.worker import run_worker
+
+    return run_worker(args)
+
+
+def daemon(args: argparse.Namespace) -> int:
+    from lcdb_pipeline.cli.worker import run_daemon
+
+    return run_daemon()
 
 
 def synth(args: argparse.Namespace) -> int:

@@ -28,9 +28,29 @@ class _CompactFormatter(logging.Formatter):
         event = meta.get("dagster_event")
         if event is not None and event.event_type == DagsterEventType.STEP_UP_FOR_RETRY:
             message = f"will retry: {message}"
-        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        return scrub_passwords(f"{stamp} {where} {level}{message}".replace("\n", " | "))
+        return compact_line(record.created, where, record.levelno, message)
+
+
+def compact_line(timestamp: float, where: str, level: int, message: str) -> str:
+    """`HH:MM:SS where [level: ]message` on one line, passwords scrubbed."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(timestamp))
+    prefix = "" if level == logging.INFO else f"{logging.getLevelName(level).lower()}: "
+    return scrub_passwords(f"{stamp} {where} {prefix}{message}".replace("\n", " | "))
+
+
+def entry_line(entry, where: str) -> str | None:
+    """The console line of an event-log entry of a run executed elsewhere (a run process `lcdb load --jobs`
+    launched), or None for what the console does not show — the same selection as `_UserMessages`."""
+    event = entry.dagster_event
+    if entry.level < logging.INFO:
+        return None
+    if event is not None:
+        if event.event_type != DagsterEventType.STEP_UP_FOR_RETRY:
+            return None
+        return compact_line(entry.timestamp, where, entry.level, f"will retry: {event.message or ''}")
+    if entry.user_message.startswith("Dependencies for step"):
+        return None
+    return compact_line(entry.timestamp, where, entry.level, entry.user_message)
 
 
 class _UserMessages(logging.Filter):

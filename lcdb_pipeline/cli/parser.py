@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from lcdb_pipeline.bench.config import DEFAULT_ADMIN_URL
@@ -20,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load(sub)
     _add_ui(sub)
     _add_backfill(sub)
+    _add_worker(sub)
+    _add_daemon(sub)
     _add_db(sub)
     _add_synth(sub)
     _add_bench(sub)
@@ -36,7 +39,25 @@ def _add_demo(sub) -> None:
 def _add_load(sub) -> None:
     load = _dvo_command(sub, "load", "load a DVO database (all populated regions, or --region ...)",
                         "region directory to load (repeatable), e.g. n0000")
+    load.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1,
+                      help="region runs at once, each in a run process launched through Dagster; the "
+                           "lcdb_writers pool still limits how many write at once (default: the number of "
+                           "cores, %(default)s here; 1 runs the regions one after another in this process)")
+    _add_table_workers(load)
     load.set_defaults(func=commands.load)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_table_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table-workers", type=_positive, default=None,
+                        help="processes loading one region's catalog tables at once, each table its own "
+                             "transaction (default: LCDB_TABLE_WORKERS, else 1)")
 
 
 def _add_ui(sub) -> None:
@@ -50,6 +71,29 @@ def _add_backfill(sub) -> None:
     backfill = _dvo_command(sub, "backfill", "submit a Dagster backfill of regions (run by the daemon)",
                             "region to backfill (repeatable); default: all")
     backfill.set_defaults(func=commands.backfill)
+
+
+def _add_worker(sub) -> None:
+    worker = sub.add_parser(
+        "worker", help="a Celery worker executing region runs from lcdb's queue (pip install '.[celery]')",
+        description="Serve lcdb's Celery queue: every region run the daemon hands to the workers executes in "
+                    "this process, on the same Dagster instance. Needs LCDB_CELERY_BROKER_URL and "
+                    "LCDB_CELERY_BACKEND_URL (see docs/scaling.md).")
+    worker.add_argument("dvo_root", nargs="?", help=DVO_ROOT_HELP + " (default: LCDB_DVO_ROOT); the same path "
+                        "on every worker")
+    worker.add_argument("--name", help="worker name (default: lcdb-<pid>); Celery appends @<host>")
+    worker.add_argument("--concurrency", type=_positive, default=1,
+                        help="region runs this worker executes at once (threads; default 1: start one worker "
+                             "per machine or per core instead)")
+    worker.add_argument("--loglevel", default="INFO")
+    _add_table_workers(worker)
+    worker.set_defaults(func=commands.worker)
+
+
+def _add_daemon(sub) -> None:
+    daemon = sub.add_parser("daemon", help="the Dagster daemon alone (backfills, sensors, schedules, run "
+                                           "queue and monitoring) on the lcdb instance, without the UI")
+    daemon.set_defaults(func=commands.daemon)
 
 
 def _dvo_command(sub, name: str, summary: str, region_help: str) -> argparse.ArgumentParser:

@@ -35,7 +35,10 @@ from lcdb_pipeline.defs.resources import (
     LightcurveDBResource,
     MissionResource,
     ObservatoriesResource,
+    TableWorkersResource,
 )
+from lcdb_pipeline.defs.table_spread import TableJob, spread_tables
+from lcdb_pipeline.defs.worker import record_run_worker
 from lcdb_pipeline.dvo import (
     DVODatabase,
     DVOError,
@@ -79,6 +82,7 @@ def dvo_region(
     dvo: DVORootResource,
     mission: MissionResource,
     observatories: ObservatoriesResource,
+    table_workers: TableWorkersResource,
 ):
     """Read each catalog table of the region once and replace its rows in all four tables.
 
@@ -88,6 +92,7 @@ def dvo_region(
     written is rolled back by PostgreSQL — and that one is retried by the RetryPolicy.
     """
     region = context.partition_key
+    worker = record_run_worker(context)
     database, contents, fingerprint = _open_region(dvo, region)
     time_scale = mission.spec().time_epoch_scale
     with database_errors(f"region {region}", "connecting", action="cannot connect to"):
@@ -100,13 +105,17 @@ def dvo_region(
             f"(nothing to load for them; rows loaded from them earlier are kept): {', '.join(contents.absent)}")
     summary = RegionSummary(region, absent=contents.absent)
     summary.failed.update({name: str(exc) for name, exc in contents.damaged.items()})
-    for table_name in contents.present:
-        _load_catalog_table(context, engine, database, table_name, refs, sites, summary, time_scale)
+    if table_workers.count > 1 and len(contents.present) > 1:
+        job = TableJob(dvo.root, lcdb.resolved_url(), region, refs, sites, time_scale)
+        spread_tables(context, job, contents.present, table_workers.count, summary)
+    else:
+        for table_name in contents.present:
+            _load_catalog_table(context, engine, database, table_name, refs, sites, summary, time_scale)
     if summary.failed:
         raise _region_failure(summary)
     with database_errors(f"region {region}", "drawing the sample lightcurve"):
         plot = lightcurve_markdown(engine, region)
-    yield from _materializations(summary, DataVersion(fingerprint), plot)
+    yield from _materializations(summary, DataVersion(fingerprint), plot, worker)
 
 
 def _open_region(dvo: DVORootResource, region: str) -> tuple[DVODatabase, RegionTables, str]:
@@ -193,8 +202,8 @@ def _region_failure(summary: RegionSummary) -> Failure:
     return Failure(description="\n".join(lines), metadata=metadata, allow_retries=False)
 
 
-def _materializations(summary: RegionSummary, version: DataVersion, plot: str | None):
-    common = summary.common_metadata()
+def _materializations(summary: RegionSummary, version: DataVersion, plot: str | None, worker: dict):
+    common = {**summary.common_metadata(), **worker}
     sample = {"sample lightcurve": MetadataValue.md(plot)} if plot else {}
     for key, rows, extra in ((OBSERVATION, "observations", {}),
                              (TARGET_SPECIFIC_TIME, "target_specific_times", {}),

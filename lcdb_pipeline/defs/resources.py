@@ -101,6 +101,13 @@ class ObservatoriesResource(ConfigurableResource):
         return _observatories(sites)
 
 
+class TableWorkersResource(ConfigurableResource):
+    """How many processes load a region's catalog tables at once (LCDB_TABLE_WORKERS; 1: in the run process,
+    one after another). Each table stays its own transaction under its own advisory lock (docs/scaling.md)."""
+
+    count: int = 1
+
+
 def _observatories(sites: dict) -> dict[str, Observatory]:
     return {cam: Observatory(str(s.get("name", cam)), float(s["lat"]), float(s["lon"]), float(s["height"]))
             for cam, s in sites.items()}
@@ -122,6 +129,7 @@ def lcdb_resources(
     time_format_name: str | None = None,
     observatories_json: str | None = None,
     time_scale: str | None = None,
+    table_workers: int | None = None,
 ) -> dict[str, ConfigurableResource]:
     """The resources of the lcdb definitions; settings not given come from the LCDB_* environment."""
     return {
@@ -135,4 +143,6 @@ def lcdb_resources(
             time_scale=_setting(time_scale, "LCDB_DVO_TIME_SCALE", DEFAULT_TIME_SCALE),
         ),
         "observatories": ObservatoriesResource(sites_json=_setting(observatories_json, "LCDB_OBSERVATORIES")),
+        "table_workers": TableWorkersResource(count=table_workers if table_workers is not None else (
+            EnvVar.int("LCDB_TABLE_WORKERS") if os.environ.get("LCDB_TABLE_WORKERS") else 1)),
     }

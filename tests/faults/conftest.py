@@ -1,5 +1,6 @@
 """Fixtures for the fault tests: one Dagster instance in PostgreSQL shared by the test process and the `lcdb`
-subprocesses, LightcurveDB databases cloned from a migrated template, and a clean load to compare with."""
+subprocesses, and a clean load to compare with (LightcurveDB databases cloned from a migrated template:
+`fresh_db` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,10 @@ import pytest
 
 from lcdb_pipeline.synth import generate
 from support.dagster import dagster_instance
-from support.databases import Databases, dbname_of
 from support.processes import load_in_process
 from support.snapshot import snapshot
 
 SEED = 21  # the generated database every fault test starts from (small, PS1_V1)
-
-
-@pytest.fixture(scope="session")
-def databases(pg_admin_url):
-    dbs = Databases(pg_admin_url)
-    yield dbs
-    dbs.drop_all()
-
-
-@pytest.fixture(scope="session")
-def template_db(databases) -> str:
-    """A LightcurveDB database at the head migration, used as TEMPLATE (a clone takes ~0.1 s)."""
-    from lcdb_schema.migrations import upgrade_database
-
-    url = databases.create("template")
-    upgrade_database(url)
-    return dbname_of(url)
-
-
-@pytest.fixture(scope="session")
-def fresh_db(databases, template_db):
-    """Factory: `fresh_db(label)` → URL of a new LightcurveDB database at head, empty."""
-    return lambda label: databases.create(label, template=template_db)
 
 
 # --------------------------------------------------------------------------------------------------------

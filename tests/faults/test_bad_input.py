@@ -157,7 +157,8 @@ def outcomes(clean, fresh_db, dagster, tmp_path_factory) -> dict[str, Outcome]:
         else:
             expect, region = None, REGION_CASES[name]
             args = ("--region", region)
-        proc = start_lcdb("load", str(root), *args, env=dagster.env(url, work / "home"))
+        # --jobs 1: nine loads start at once; each in its own process (the parallel path is tests/distributed)
+        proc = start_lcdb("load", str(root), "--jobs", "1", *args, env=dagster.env(url, work / "home"))
         started[name] = (proc, root, url, expect, region)
     out = {}
     for name, (proc, root, url, expect, region) in started.items():

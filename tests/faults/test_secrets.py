@@ -127,7 +127,7 @@ def test_the_password_never_shows(secret_role, clean, pg_admin_url, tmp_path):
     root = tmp_path / "catdir"
     shutil.copytree(clean.root, root)
     patch_cell(root / "n1500" / "0075.02.cpm", "AVE_REF", 3, 10**6)
-    load = lcdb("load", str(root), env=_env(load_url, tmp_path / "load_home"))
+    load = lcdb("load", str(root), env=_env(load_url, tmp_path / "load_home"), timeout=600)  # --jobs: cores
     outputs = {"load": (load.stdout, load.stderr)}
     assert load.returncode == 1, load.stderr[-3000:]
     assert "error: region n1500: catalog table n1500/0075.02 not loaded" in load.stderr

@@ -12,10 +12,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Layers from the bottom up; a module may import its own layer and the ones before it, never a later one.
 ORDER = ["lcdb_schema", "lcdb_pipeline.dvo", "lcdb_pipeline.mapping", "lcdb_pipeline.loading",
-         "lcdb_pipeline.defs", "lcdb_pipeline.definitions", "lcdb_pipeline.synth", "lcdb_pipeline.cli",
-         "lcdb_pipeline.bench"]
+         "lcdb_pipeline.defs", "lcdb_pipeline.definitions", "lcdb_pipeline.synth", "lcdb_pipeline.distributed",
+         "lcdb_pipeline.cli", "lcdb_pipeline.bench"]
 #: Beside the layers: they use the layers and each other, nothing below imports them.
-BESIDE = {"lcdb_pipeline.synth", "lcdb_pipeline.cli", "lcdb_pipeline.bench"}
+BESIDE = {"lcdb_pipeline.synth", "lcdb_pipeline.distributed", "lcdb_pipeline.cli", "lcdb_pipeline.bench"}
 #: What a layer must not import from outside the project.
 FORBIDDEN_LIBRARIES = {
     "lcdb_schema": ("dagster",),

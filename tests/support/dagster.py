@@ -33,16 +33,17 @@ class DagsterSetup:
 
 
 @contextlib.contextmanager
-def dagster_instance(databases: Databases, home: Path, writers: int | None = None):
-    """A Dagster instance in `home` with the shipped configuration (`writers`: the size of the writers pool)
-    and its storage in a new database on the test server."""
+def dagster_instance(databases: Databases, home: Path, writers: int | None = None, celery=None):
+    """A Dagster instance in `home` with the shipped configuration (`writers`: the size of the writers pool;
+    `celery`: a `CelerySettings`, runs the daemon launches go to Celery workers) and its storage in a new
+    database on the test server."""
     from dagster import DagsterInstance
 
     from lcdb_pipeline.cli.instance import write_instance_config
 
     storage = databases.create("dagster")
     storage_url = as_url(with_dbname(databases.admin, dbname_of(storage)), driver="psycopg2")
-    write_instance_config(home, writers=writers)
+    write_instance_config(home, writers=writers, celery=celery)
     with environment(LCDB_DAGSTER_DATABASE_URL=storage_url):
         instance = DagsterInstance.from_config(str(home))
         try:

@@ -52,3 +52,16 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.05, what: str =
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def client_process(backend_pid: int, admin) -> int:
+    """The pid of the local process whose PostgreSQL connection is served by backend `backend_pid` (found
+    from the connection's client port; the test server is on this machine)."""
+    import psutil
+
+    port = admin.execute("SELECT client_port FROM pg_stat_activity WHERE pid = %s", (backend_pid,)).fetchone()[0]
+    assert port is not None and port > 0, "the connection is not over TCP: its client cannot be identified"
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.pid:
+            return conn.pid
+    raise AssertionError(f"no local process owns the client end (port {port}) of backend {backend_pid}")
