@@ -17,7 +17,7 @@ Modules: `base` (LCDBModel, mixins), `types` (numpy array columns), `mission`, `
 """
 
 from lcdb_schema.base import CreatedOnMixin, LCDBModel, NameAndDescriptionMixin
-from lcdb_schema.dvo import DBFlagsArray, DVOObservation, PhotFlagsArray
+from lcdb_schema.dvo import DBFlagsArray, DVOInstrument, DVOObservation, PhotFlagsArray
 from lcdb_schema.instrument import Instrument
 from lcdb_schema.mission import Mission, MissionCatalog, Target
 from lcdb_schema.observation import FITSFrame, Observation
@@ -27,6 +27,7 @@ from lcdb_schema.products import DataSet, QualityFlagArray, TargetSpecificTime
 __all__ = [
     "CreatedOnMixin",
     "DBFlagsArray",
+    "DVOInstrument",
     "DVOObservation",
     "DataSet",
     "DetrendingMethod",
