@@ -11,13 +11,17 @@ Usable on its own by an analyst::
         for lc in target.datasets:
             print(lc.processing_group.name, lc.values)
 
+Any SQLAlchemy engine on the psycopg 3 driver works too (``sqlalchemy.create_engine(url)``): the array
+columns read and write numpy arrays without a set-up call. The constraints, cascades and public methods are
+upstream LightcurveDB's (docs/schema.md lists them and lcdb's few divergences).
+
 Modules: `base` (LCDBModel, mixins), `types` (numpy array columns), `mission`, `instrument`,
-`observation`, `processing`, `products`, `dvo` (the DVO extension), `timesystem` (astropy time formats),
-`database` (URLs, engines, the embedded server), `migrations` (Alembic).
+`observation`, `processing`, `products`, `dvo` (the DVO extension, lcdb's instrument registry),
+`timesystem` (astropy time formats), `database` (URLs, engines, the embedded server), `migrations` (Alembic).
 """
 
 from lcdb_schema.base import CreatedOnMixin, LCDBModel, NameAndDescriptionMixin
-from lcdb_schema.dvo import DBFlagsArray, DVOObservation, PhotFlagsArray
+from lcdb_schema.dvo import DBFlagsArray, DVOInstrument, DVOObservation, PhotFlagsArray
 from lcdb_schema.instrument import Instrument
 from lcdb_schema.mission import Mission, MissionCatalog, Target
 from lcdb_schema.observation import FITSFrame, Observation
@@ -27,6 +31,7 @@ from lcdb_schema.products import DataSet, QualityFlagArray, TargetSpecificTime
 __all__ = [
     "CreatedOnMixin",
     "DBFlagsArray",
+    "DVOInstrument",
     "DVOObservation",
     "DataSet",
     "DetrendingMethod",

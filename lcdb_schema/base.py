@@ -93,15 +93,20 @@ def _single_table_parent(cls: type) -> sa.Table | None:
     return table if isinstance(table, sa.Table) else None
 
 
-class NameAndDescriptionMixin:
-    """A human-readable name and an optional free-text description.
+#: Length limit of the mixin's `name` (upstream LightcurveDB's ``String(64)``).
+NAME_LENGTH = 64
 
-    Uniqueness is decided per model (a mission's or a photometric source's name is unique, a processing
-    group's is not), so the mixin itself declares no constraint.
+
+class NameAndDescriptionMixin:
+    """A human-readable name (at most 64 characters) and a free-text description, both required -- as in
+    upstream LightcurveDB, where ``description`` is a NOT NULL column of the mixin.
+
+    Uniqueness is decided per model (a mission's name is unique, a catalog's per mission), so the mixin
+    itself declares no constraint.
     """
 
-    name: orm.Mapped[str] = orm.mapped_column(sa.String, comment="Human-readable name")
-    description: orm.Mapped[str | None] = orm.mapped_column(sa.Text, comment="Free-text description")
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(NAME_LENGTH), comment="Human-readable name")
+    description: orm.Mapped[str] = orm.mapped_column(sa.Text, comment="Free-text description")
 
 
 class CreatedOnMixin:

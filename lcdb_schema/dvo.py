@@ -6,14 +6,41 @@ LightcurveDB rows made from it use these subclasses (see docs/schema.md and DESI
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from lcdb_schema.base import LCDBModel
+from lcdb_schema.instrument import Instrument
 from lcdb_schema.observation import Observation
 from lcdb_schema.products import QualityFlagArray
 from lcdb_schema.types import Int32Array
+
+
+class DVOInstrument(LCDBModel):
+    """Which `Instrument` lcdb made for a camera or chip of a DVO database's Photcodes -- lcdb's own table.
+
+    Instrument names may repeat (upstream LightcurveDB has no unique key on them), so a reload of the
+    Photcodes finds its instruments here, by ``(camera, chip)``, and keeps their ids; instruments anyone
+    else created, whatever their names, are never taken for lcdb's. `camera` is the first part of a photcode
+    name (``GPC1``) or a bare reference-catalog name (``2MASS_J``); `chip` the last part of a detector
+    photcode (``XY01``), NULL for the camera itself. ``(camera, chip)`` is unique, NULLs not distinct.
+    Deleting the instrument deletes its row here (a later reload then creates a new instrument).
+    """
+
+    __tablename__ = "dvo_instrument"
+    __table_args__ = (sa.UniqueConstraint("camera", "chip", postgresql_nulls_not_distinct=True),)
+
+    instrument_id: orm.Mapped[uuid.UUID] = orm.mapped_column(
+        sa.ForeignKey("instrument.id", ondelete="CASCADE"), primary_key=True
+    )
+    camera: orm.Mapped[str] = orm.mapped_column(comment="Camera or bare reference name, e.g. GPC1")
+    chip: orm.Mapped[str | None] = orm.mapped_column(comment="Chip of the camera, e.g. XY01; NULL for the camera")
+
+    instrument: orm.Mapped[Instrument] = orm.relationship()
 
 
 class DVOObservation(Observation):

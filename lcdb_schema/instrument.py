@@ -22,8 +22,10 @@ class Instrument(LCDBModel):
     camera), which may itself sit in a larger assembly; top-level instruments have no parent. `properties`
     holds instrument-specific metadata as JSON (for a DVO photcode: zero point, extinction, masks ...).
 
-    ``(parent_id, name)`` is unique with NULLs not distinct -- an addition to the seed: it makes a name
-    unique among siblings (and among top-level instruments), so reference data can be upserted idempotently.
+    Names may repeat, also among siblings (as in upstream LightcurveDB); `query_for_instrument` finds them
+    by name. Deleting an instrument deletes its observations (and their products). Through the ORM session
+    its children are kept and become top-level instruments (``parent_id`` set to NULL); in plain SQL
+    (``DELETE FROM instrument``) they are deleted with it (``ON DELETE CASCADE``) -- upstream's rules both.
 
     Examples
     --------
@@ -32,7 +34,6 @@ class Instrument(LCDBModel):
     """
 
     __tablename__ = "instrument"
-    __table_args__ = (sa.UniqueConstraint("parent_id", "name", postgresql_nulls_not_distinct=True),)
 
     id: orm.Mapped[uuid.UUID] = orm.mapped_column(primary_key=True, default=uuid.uuid4)
     name: orm.Mapped[str] = orm.mapped_column(comment="Instrument name, e.g. Camera 1 or CCD 2")
@@ -42,8 +43,22 @@ class Instrument(LCDBModel):
         server_default=sa.text("'{}'::jsonb"),
         comment="Instrument-specific properties and metadata",
     )
-    parent_id: orm.Mapped[uuid.UUID | None] = orm.mapped_column(sa.ForeignKey("instrument.id"))
+    parent_id: orm.Mapped[uuid.UUID | None] = orm.mapped_column(
+        sa.ForeignKey("instrument.id", ondelete="CASCADE"), index=True
+    )
 
     parent: orm.Mapped[Instrument | None] = orm.relationship(back_populates="children", remote_side=[id])
     children: orm.Mapped[list[Instrument]] = orm.relationship(back_populates="parent")
-    observations: orm.Mapped[list[Observation]] = orm.relationship(back_populates="instrument")
+    observations: orm.Mapped[list[Observation]] = orm.relationship(
+        back_populates="instrument", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @classmethod
+    def query_for_instrument(cls, name: str, parent_name: str | None = None) -> sa.Select[tuple[Instrument]]:
+        """A SELECT of the instruments called `name`: children of an instrument called `parent_name`, or
+        top-level instruments when `parent_name` is not given (upstream LightcurveDB's method)."""
+        query = sa.select(cls).where(cls.name == name)
+        if not parent_name:
+            return query.where(cls.parent_id.is_(None))
+        parent = orm.aliased(cls, name="parent_instrument")
+        return query.join(parent, cls.parent_id == parent.id).where(parent.name == parent_name)

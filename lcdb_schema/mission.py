@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from lcdb_schema.base import CreatedOnMixin, LCDBModel, NameAndDescriptionMixin
+from lcdb_schema.base import NAME_LENGTH, CreatedOnMixin, LCDBModel, NameAndDescriptionMixin
 
 if TYPE_CHECKING:
     from astropy.time import TimeFromEpoch
@@ -27,6 +27,9 @@ class Mission(LCDBModel, NameAndDescriptionMixin, CreatedOnMixin):
     time). `register_time_format` teaches astropy that system under the name `time_format_name`, so that
     ``Time(values, format=mission.time_format_name)`` denotes the right instants.
 
+    Deleting a mission deletes its catalogs, and with them their targets and the targets' data products
+    (``ON DELETE CASCADE``, and in the ORM session).
+
     Examples
     --------
     >>> mission = Mission(name="TESS", description="Transiting Exoplanet Survey Satellite")
@@ -35,7 +38,9 @@ class Mission(LCDBModel, NameAndDescriptionMixin, CreatedOnMixin):
     __tablename__ = "mission"
 
     id: orm.Mapped[uuid.UUID] = orm.mapped_column(primary_key=True, default=uuid.uuid4)
-    name: orm.Mapped[str] = orm.mapped_column(unique=True, comment="Unique mission name, e.g. TESS")
+    name: orm.Mapped[str] = orm.mapped_column(
+        sa.String(NAME_LENGTH), unique=True, comment="Unique mission name, e.g. TESS"
+    )
     time_unit: orm.Mapped[str] = orm.mapped_column(comment="Unit of the mission's time stamps, e.g. day or s")
     time_epoch: orm.Mapped[decimal.Decimal] = orm.mapped_column(comment="Epoch the time stamps count from")
     time_epoch_scale: orm.Mapped[str] = orm.mapped_column(comment="Time scale of the epoch, e.g. tdb or utc")
@@ -44,7 +49,9 @@ class Mission(LCDBModel, NameAndDescriptionMixin, CreatedOnMixin):
         unique=True, comment="Name of the astropy time format of this mission, e.g. btjd"
     )
 
-    catalogs: orm.Mapped[list[MissionCatalog]] = orm.relationship(back_populates="host_mission")
+    catalogs: orm.Mapped[list[MissionCatalog]] = orm.relationship(
+        back_populates="host_mission", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def register_time_format(self) -> type[TimeFromEpoch]:
         """Register this mission's time system with astropy as format `time_format_name`; returns the class.
@@ -61,21 +68,32 @@ class Mission(LCDBModel, NameAndDescriptionMixin, CreatedOnMixin):
             epoch_format=self.time_epoch_format,
         )
 
+    def register_mission_time_epoch(self) -> type[TimeFromEpoch]:
+        """Upstream LightcurveDB's name for `register_time_format`: the same registered class each call."""
+        return self.register_time_format()
+
 
 class MissionCatalog(LCDBModel, NameAndDescriptionMixin, CreatedOnMixin):
     """A catalog of astronomical objects a mission observes, e.g. the TESS Input Catalog (TIC).
 
-    It is the namespace of target identifiers: a TIC id means something only within the TIC.
+    It is the namespace of target identifiers: a TIC id means something only within the TIC. The name is
+    unique within the mission (two missions may each have an "input catalog"). Deleting a catalog deletes its
+    targets and their data products.
     """
 
     __tablename__ = "mission_catalog"
+    __table_args__ = (sa.UniqueConstraint("host_mission_id", "name"),)
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    host_mission_id: orm.Mapped[uuid.UUID] = orm.mapped_column(sa.ForeignKey("mission.id"), index=True)
-    name: orm.Mapped[str] = orm.mapped_column(unique=True, comment="Unique catalog name, e.g. TIC")
+    host_mission_id: orm.Mapped[uuid.UUID] = orm.mapped_column(sa.ForeignKey("mission.id", ondelete="CASCADE"))
+    name: orm.Mapped[str] = orm.mapped_column(
+        sa.String(NAME_LENGTH), comment="Catalog name, unique within its mission, e.g. TIC"
+    )
 
     host_mission: orm.Mapped[Mission] = orm.relationship(back_populates="catalogs")
-    targets: orm.Mapped[list[Target]] = orm.relationship(back_populates="catalog")
+    targets: orm.Mapped[list[Target]] = orm.relationship(
+        back_populates="catalog", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Target(LCDBModel):
@@ -96,7 +114,9 @@ class Target(LCDBModel):
     __table_args__ = (sa.UniqueConstraint("catalog_id", "name"),)
 
     id: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, primary_key=True)
-    catalog_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("mission_catalog.id"))
+    catalog_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("mission_catalog.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
     name: orm.Mapped[int] = orm.mapped_column(
         sa.BigInteger, index=True, comment="Catalog identifier, e.g. the TIC id"
     )

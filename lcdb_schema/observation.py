@@ -37,7 +37,7 @@ class Observation(LCDBModel):
             orbit_number: orm.Mapped[int]
 
     Deleting an observation deletes its FITS frames, target-specific times, datasets and quality-flag arrays
-    (in the database, ``ON DELETE CASCADE``, and in the ORM session).
+    (in the database, ``ON DELETE CASCADE``, and in the ORM session). Deleting its instrument deletes it.
     """
 
     __tablename__ = "observation"
@@ -48,7 +48,9 @@ class Observation(LCDBModel):
     cadence_reference: orm.Mapped[npt.NDArray[np.int64]] = orm.mapped_column(
         Int64Array, comment="Time-ordered cadences all per-target arrays are aligned to"
     )
-    instrument_id: orm.Mapped[uuid.UUID] = orm.mapped_column(sa.ForeignKey("instrument.id"), index=True)
+    instrument_id: orm.Mapped[uuid.UUID] = orm.mapped_column(
+        sa.ForeignKey("instrument.id", ondelete="CASCADE"), index=True
+    )
 
     instrument: orm.Mapped[Instrument] = orm.relationship(back_populates="observations")
     fits_frames: orm.Mapped[list[FITSFrame]] = orm.relationship(

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class PhotometricSource(LCDBModel, NameAndDescriptionMixin):
     """A way of extracting brightness from images: an aperture of some size, PSF fitting, ...
 
+    Names are not unique (as in upstream LightcurveDB).
+
     Examples
     --------
     >>> aperture_2px = PhotometricSource(name="Aperture_2px", description="2 pixel radius aperture")
@@ -24,14 +26,13 @@ class PhotometricSource(LCDBModel, NameAndDescriptionMixin):
     __tablename__ = "photometric_source"
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(unique=True, comment="Unique name of the photometric method")
 
     processing_groups: orm.Mapped[list[ProcessingGroup]] = orm.relationship(back_populates="photometric_source")
 
 
 class DetrendingMethod(LCDBModel, NameAndDescriptionMixin):
     """An algorithm removing systematic (instrumental) trends from lightcurves, e.g. PDC-SAP, or a
-    photometric calibration such as DVO's relative photometry.
+    photometric calibration such as DVO's relative photometry. Names are not unique (as in upstream).
 
     Examples
     --------
@@ -41,7 +42,6 @@ class DetrendingMethod(LCDBModel, NameAndDescriptionMixin):
     __tablename__ = "detrending_method"
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(unique=True, comment="Unique name of the detrending method")
 
     processing_groups: orm.Mapped[list[ProcessingGroup]] = orm.relationship(back_populates="detrending_method")
 
@@ -58,7 +58,6 @@ class ProcessingGroup(LCDBModel, NameAndDescriptionMixin):
     __table_args__ = (sa.UniqueConstraint("photometric_source_id", "detrending_method_id"),)
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(comment="Name of the processing group")
     photometric_source_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("photometric_source.id"))
     detrending_method_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("detrending_method.id"), index=True)
 

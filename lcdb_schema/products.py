@@ -38,18 +38,17 @@ class DataSet(LCDBModel):
     aligned to the observation's cadences (NaN where there is no measurement). This is where the science
     data lives; each row is one complete lightcurve.
 
-    ``(target_id, observation_id, processing_group_id)`` is unique (an addition to the seed: one lightcurve
-    per target, observation and processing, so a reload replaces it instead of duplicating it).
+    As in upstream LightcurveDB, nothing forbids two lightcurves of one target, observation and processing
+    group; lcdb's loader writes one (it replaces a catalog table's rows in one transaction, docs/schema.md).
     """
 
     __tablename__ = "data_set"
-    __table_args__ = (sa.UniqueConstraint("target_id", "observation_id", "processing_group_id"),)
 
     id: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, primary_key=True)
     processing_group_id: orm.Mapped[int] = orm.mapped_column(
         sa.ForeignKey("processing_group.id", ondelete="CASCADE"), index=True
     )
-    target_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("target.id", ondelete="CASCADE"))
+    target_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("target.id", ondelete="CASCADE"), index=True)
     observation_id: orm.Mapped[int] = orm.mapped_column(
         sa.ForeignKey("observation.id", ondelete="CASCADE"), index=True
     )
@@ -71,15 +70,14 @@ class TargetSpecificTime(LCDBModel):
 
     Light from a star reaches the Earth earlier or later than the barycentre by up to ~8.3 minutes depending
     on where the Earth is and where the star lies; `barycentric_julian_dates` (BJD, TDB scale) removes that,
-    so it depends on the target's position -- hence one row per (target, observation), which is unique (an
-    addition to the seed).
+    so it depends on the target's position -- hence a row per (target, observation) (lcdb writes one; as in
+    upstream, the database does not forbid more).
     """
 
     __tablename__ = "target_specific_time"
-    __table_args__ = (sa.UniqueConstraint("target_id", "observation_id"),)
 
     id: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, primary_key=True)
-    target_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("target.id", ondelete="CASCADE"))
+    target_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("target.id", ondelete="CASCADE"), index=True)
     observation_id: orm.Mapped[int] = orm.mapped_column(
         sa.ForeignKey("observation.id", ondelete="CASCADE"), index=True
     )
@@ -142,8 +140,8 @@ def target_observation_pairs() -> sa.Subquery:
     """The distinct (target_id, observation_id) pairs with a target-specific time series or a lightcurve.
 
     The link behind the read-only `Target.observations` / `Observation.targets` relationships. In both
-    tables `target_id` leads the unique constraint and `observation_id` has its own index, so looking up
-    one target's (or one observation's) pairs stays indexed.
+    tables `target_id` and `observation_id` have their own index, so looking up one target's (or one
+    observation's) pairs stays indexed.
     """
     tst = TargetSpecificTime.__table__
     ds = DataSet.__table__

@@ -5,13 +5,17 @@ one in Python:
 
 * writing: a psycopg 3 binary `Dumper` for `numpy.ndarray` builds PostgreSQL's binary array format with numpy
   (a header, then one ``(int32 length, value)`` big-endian record per element, made by a structured array's
-  ``tobytes()``);
-* reading: psycopg `Loader`s for ``float8[]``, ``int8[]`` and ``int4[]`` decode text (split + ``astype``) and
-  binary (``np.frombuffer`` of the same structured dtype) results straight into numpy.
-
-The adapters are per connection: `lcdb_schema.database.make_engine` installs them on every connection it
-opens (`install_numpy_adapters` does it for any other engine). Without them the array columns still work,
-through psycopg's generic list adaptation, only slower.
+  ``tobytes()``). Importing this module registers it in psycopg's global adapters, so numpy arrays can be
+  bound on any psycopg 3 connection -- any SQLAlchemy engine a user makes, no set-up call. That changes
+  nothing else: psycopg refuses numpy arrays without it.
+* reading: the array columns select ``array_send(column)`` (`NumpyArray.column_expression`), PostgreSQL's
+  binary array format as ``bytea``, which every psycopg connection returns as bytes; `np.frombuffer` of a
+  structured dtype decodes it. So any engine reads numpy arrays, 3-4x faster than the text format of
+  ``float8[]`` (docs/benchmarks.md, `lcdb_pipeline.bench.schema_types`).
+* plain SQL (``text(...)``, ``exec_driver_sql``) sees the columns themselves: psycopg `Loader`s for
+  ``float8[]``, ``int8[]`` and ``int4[]`` decode them into numpy on the connections of
+  `lcdb_schema.database.make_engine` (`install_numpy_adapters`). They are per connection, never global, so
+  other code in the process keeps getting lists from its own array columns.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import re
 from typing import Any
 
 import numpy as np
+import psycopg
 import sqlalchemy as sa
 from psycopg import abc as pg_abc
 from psycopg.adapt import Dumper, Loader, PyFormat
 from psycopg.pq import Format
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import operators
 
 __all__ = [
     "Float64Array",
@@ -54,6 +60,8 @@ _ARRAY_OID_TO_DTYPE: dict[int, np.dtype] = {
     1016: np.dtype(np.int64),
     1007: np.dtype(np.int32),
 }
+#: element oid -> the big-endian dtype its values travel as in PostgreSQL's binary format.
+_ELEMENT_OID_TO_WIRE: dict[int, np.dtype] = {oid: np.dtype(wire) for wire, (oid, _, _) in _PG_TYPES.items()}
 _INT32_MIN, _UINT32_MAX = -(2**31), 2**32 - 1
 
 
@@ -145,36 +153,46 @@ def dump_array_binary(array: np.ndarray, wire: str | None = None) -> bytes:
 
 
 def _load_binary(data: pg_abc.Buffer, dtype: np.dtype) -> np.ndarray:
-    ndim, has_nulls, _elem_oid = np.frombuffer(data, dtype=">i4", count=3)
+    """PostgreSQL's binary array format (``array_send``) as a numpy array of `dtype`, by `np.frombuffer`."""
+    ndim, has_nulls, elem_oid = (int(v) for v in np.frombuffer(data, dtype=">i4", count=3))
+    wire = _wire_of_element(elem_oid, dtype)
     if ndim == 0:
         return np.empty(0, dtype=dtype)
     dims = np.frombuffer(data, dtype=">i4", count=2 * ndim, offset=12)[::2]
     shape = tuple(int(d) for d in dims)
-    offset = 12 + 8 * int(ndim)
+    offset = 12 + 8 * ndim
     if has_nulls:
-        return _load_binary_with_nulls(data, dtype, shape, offset)
-    records = np.frombuffer(
-        data, dtype=[("length", ">i4"), ("value", dtype.newbyteorder(">"))], count=int(np.prod(shape)), offset=offset
-    )
-    if (records["length"] != dtype.itemsize).any():
-        raise ValueError(f"unexpected element size in a PostgreSQL {dtype} array")
+        return _load_binary_with_nulls(data, wire, dtype, shape, offset)
+    records = np.frombuffer(data, dtype=[("length", ">i4"), ("value", wire)], count=int(np.prod(shape)),
+                            offset=offset)
+    if (records["length"] != wire.itemsize).any():
+        raise ValueError(f"unexpected element size in a PostgreSQL {wire} array")
     return records["value"].astype(dtype).reshape(shape)
 
 
-def _load_binary_with_nulls(data: pg_abc.Buffer, dtype: np.dtype, shape: tuple[int, ...], offset: int) -> np.ndarray:
+def _wire_of_element(elem_oid: int, dtype: np.dtype) -> np.dtype:
+    """The big-endian dtype of the elements of oid `elem_oid`, if they convert to `dtype` without loss of
+    kind (integers to integers or floats, floats to floats)."""
+    wire = _ELEMENT_OID_TO_WIRE.get(elem_oid)
+    if wire is None or (wire.kind == "f" and dtype.kind != "f") or (wire.kind == "b") != (dtype.kind == "b"):
+        raise ValueError(f"cannot read a PostgreSQL array of element type oid {elem_oid} as numpy {dtype}")
+    return wire
+
+
+def _load_binary_with_nulls(data: pg_abc.Buffer, wire: np.dtype, dtype: np.dtype, shape: tuple[int, ...],
+                            offset: int) -> np.ndarray:
     # Rare (LightcurveDB never writes NULL elements): walk the records; NULL becomes NaN for floats.
     if dtype.kind != "f":
         raise ValueError(f"a PostgreSQL {dtype} array holds NULL elements, which a numpy {dtype} array cannot")
     buf = memoryview(data)
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    big = dtype.newbyteorder(">")
     for i in range(out.size):
         (length,) = np.frombuffer(buf, dtype=">i4", count=1, offset=offset)
         offset += 4
         if length < 0:
             out[i] = np.nan
         else:
-            out[i] = np.frombuffer(buf, dtype=big, count=1, offset=offset)[0]
+            out[i] = np.frombuffer(buf, dtype=wire, count=1, offset=offset)[0]
             offset += int(length)
     return out.reshape(shape)
 
@@ -233,7 +251,7 @@ _LOADERS = {oid: _make_loaders(oid, dtype) for oid, dtype in _ARRAY_OID_TO_DTYPE
 def register_numpy_adapters(context: pg_abc.AdaptContext) -> None:
     """Install the numpy array dumper and the float8[]/int8[]/int4[] loaders on a psycopg connection
     (or cursor, or `AdaptersMap`). After this, such arrays are returned as numpy arrays by every query
-    on that connection, not only through the ORM."""
+    on that connection, plain SQL included, not only through the column types."""
     adapters = context.adapters
     adapters.register_dumper(np.ndarray, _NDArrayBinaryDumper)
     for oid, (text_loader, binary_loader) in _LOADERS.items():
@@ -242,9 +260,11 @@ def register_numpy_adapters(context: pg_abc.AdaptContext) -> None:
 
 
 def install_numpy_adapters(engine: sa.engine.Engine) -> sa.engine.Engine:
-    """Make every connection `engine` opens (psycopg 3 driver) use the numpy adapters; returns `engine`.
+    """Make every connection `engine` opens (psycopg 3 driver) use the numpy loaders too; returns `engine`.
 
-    Connections already in the engine's pool are disposed of, so none misses the adapters."""
+    Not needed for the models (their columns read and write numpy arrays through any engine): it makes plain
+    SQL results numpy as well. `lcdb_schema.database.make_engine` calls it. Connections already in the
+    engine's pool are disposed of, so none misses the adapters."""
     if engine.dialect.driver != "psycopg":
         raise ValueError(f"numpy adapters need the psycopg (3) driver, not {engine.dialect.driver!r}")
     if not sa.event.contains(engine, "connect", _on_connect):
@@ -257,6 +277,11 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     register_numpy_adapters(dbapi_connection)
 
 
+# Global, for every psycopg connection of the process: only the dumper (numpy arrays are otherwise refused,
+# so no other code's behaviour changes); the loaders would turn every list result into numpy.
+psycopg.adapters.register_dumper(np.ndarray, _NDArrayBinaryDumper)
+
+
 # --------------------------------------------------------------------------------------------------------
 # SQLAlchemy types
 # --------------------------------------------------------------------------------------------------------
@@ -267,7 +292,12 @@ class NumpyArray(sa.types.TypeDecorator):
 
     Values are converted with numpy as a whole (``np.asarray``): numpy arrays and plain lists are accepted.
     The bind and result processors of `postgresql.ARRAY` are bypassed on purpose: they walk the elements in
-    Python, which is what the psycopg numpy adapters avoid.
+    Python. Selected, the column is ``array_send(column)`` (binary, decoded by numpy), whatever the engine.
+
+    Array expressions work as on `postgresql.ARRAY`, with PostgreSQL's 1-based indexes:
+    ``TargetSpecificTime.barycentric_julian_dates[1] > x`` (an element, compared as a float),
+    ``DataSet.values[2:5]`` (a slice, read back as a numpy array), ``sa.any_(Observation.cadence_reference)
+    == c``, ``.contains(array)``, ``.overlap(array)``, ``== array``.
     """
 
     impl = postgresql.ARRAY(sa.Double)
@@ -282,14 +312,32 @@ class NumpyArray(sa.types.TypeDecorator):
 
         return process
 
+    def column_expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # Top-level SELECT columns only (SQLAlchemy leaves subqueries, INSERT ... SELECT, WHERE alone).
+        return sa.func.array_send(column, type_=self)
+
     def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
         dtype = self.dtype
 
         def process(value: Any) -> np.ndarray | None:
-            # already an array of `dtype` when the adapters are installed (no copy then)
-            return None if value is None else np.asarray(value, dtype=dtype)
+            if value is None:
+                return None
+            if isinstance(value, (bytes, memoryview)):  # array_send
+                return _load_binary(value, dtype)
+            # plain SQL typed with this column type: a numpy array (make_engine's loaders) or a list
+            return np.asarray(value, dtype=dtype)
 
         return process
+
+    def coerce_compared_value(self, op: Any, value: Any) -> sa.types.TypeEngine[Any]:
+        """The type a literal compared with the column is bound as: an index is an integer, an array is
+        this column type, a scalar (``array == 5`` makes no sense, but ``5 == any_(array)`` does) the
+        element type."""
+        if op is operators.getitem:
+            return sa.Integer()
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return self
+        return self.impl.item_type
 
     def to_numpy(self, value: Any) -> np.ndarray:
         """`value` as a contiguous 1-d array of this column's dtype (raises if it does not fit)."""

@@ -1,5 +1,8 @@
 """Reference rows every region load refers to: Mission, MissionCatalog, the Instrument tree, the
-PhotometricSources, DetrendingMethods and ProcessingGroups. Upserted by natural key, so ids never change."""
+PhotometricSources, DetrendingMethods and ProcessingGroups. Upserted by natural key, so ids never change:
+the mission by name, its catalog by (mission, name), the instruments through lcdb's `DVOInstrument`
+registry, the processing groups by (source, method); names that LightcurveDB lets repeat resolve to the
+oldest row of that name."""
 
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ from lcdb_pipeline.mapping.contract import (
 )
 from lcdb_schema import (
     DetrendingMethod,
+    DVOInstrument,
     Instrument,
     Mission,
     MissionCatalog,
     PhotometricSource,
     ProcessingGroup,
 )
+from lcdb_schema.base import NAME_LENGTH
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,25 @@ class ReferenceDataMissing(RuntimeError):
 def upsert_reference(
     engine: sa.Engine, mission: MissionSpec, instruments: Iterable[InstrumentSpec]
 ) -> ReferenceStats:
-    """Mission, catalog, instrument tree and processing groups, idempotently (ids kept on re-run)."""
+    """Mission, catalog, instrument tree and processing groups, idempotently (ids kept on re-run).
+
+    One transaction under an advisory lock: concurrent callers queue, so the look-ups by name below (names
+    of instruments, photometric sources and detrending methods are not unique in LightcurveDB) never race."""
     instruments = list(instruments)
+    _check_name_lengths(mission)
     with engine.begin() as conn:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_NAMESPACE, 0)))
         _upsert_mission(conn, mission)
         _upsert_instruments(conn, instruments)
         _upsert_processing_groups(conn)
     return ReferenceStats(instruments=len(instruments), processing_groups=len(PROCESSING_GROUPS))
+
+
+def _check_name_lengths(mission: MissionSpec) -> None:
+    for setting, name in (("mission name", mission.mission_name), ("catalog name", mission.catalog_name)):
+        if len(name) > NAME_LENGTH:
+            raise ValueError(f"the {setting} {name!r} is {len(name)} characters long; LightcurveDB names hold "
+                             f"at most {NAME_LENGTH}")
 
 
 def _upsert_mission(conn: sa.Connection, mission: MissionSpec) -> None:
@@ -77,36 +93,64 @@ def _upsert_mission(conn: sa.Connection, mission: MissionSpec) -> None:
         insert(MissionCatalog.__table__)
         .values(host_mission_id=mission_id, name=mission.catalog_name,
                 description=f"Objects of the {mission.mission_name} DVO database; name = CAT_ID·2³² + OBJ_ID")
-        .on_conflict_do_nothing(index_elements=["name"])
+        .on_conflict_do_nothing(index_elements=["host_mission_id", "name"])
     )
 
 
+def _registry_key(spec: InstrumentSpec) -> tuple[str, str | None]:
+    """(camera, chip) of `spec` in `DVOInstrument`: a camera or bare name is (name, None)."""
+    return (spec.name, None) if spec.parent is None else (spec.parent, spec.name)
+
+
 def _upsert_instruments(conn: sa.Connection, instruments: list[InstrumentSpec]) -> None:
-    ids: dict[str, uuid.UUID] = {}
-    for spec in sorted(instruments, key=lambda s: s.parent is not None):  # roots first
-        parent_id = ids[spec.parent] if spec.parent else None
-        ids[spec.name if spec.parent is None else f"{spec.parent}/{spec.name}"] = conn.execute(
-            insert(Instrument.__table__)
-            .values(id=uuid.uuid4(), name=spec.name, parent_id=parent_id, properties=spec.properties)
-            .on_conflict_do_update(index_elements=["parent_id", "name"], set_={"properties": spec.properties})
-            .returning(Instrument.__table__.c.id)
-        ).scalar_one()
+    """The instruments of the Photcodes, found by (camera, chip) in lcdb's `DVOInstrument` registry: known
+    ones are updated in place (same id; name, parent and properties as the Photcodes say), new ones are
+    created and registered. Instruments not in the registry are never touched, whatever their names."""
+    registry = DVOInstrument.__table__
+    known = {(camera, chip): instrument_id for camera, chip, instrument_id in conn.execute(
+        sa.select(registry.c.camera, registry.c.chip, registry.c.instrument_id))}
+    ids: dict[tuple[str, str | None], uuid.UUID] = {}
+    new, old = [], []
+    for spec in sorted(instruments, key=lambda s: s.parent is not None):  # cameras before their chips
+        key = _registry_key(spec)
+        ids[key] = known.get(key) or uuid.uuid4()
+        row = {"instrument_id": ids[key], "name": spec.name, "properties": spec.properties,
+               "parent_id": ids[(spec.parent, None)] if spec.parent else None}
+        (old if key in known else new).append((key, row))
+    table = Instrument.__table__
+    if new:
+        conn.execute(insert(table), [{"id": row.pop("instrument_id"), **row} for _, row in new])
+        conn.execute(insert(registry), [{"instrument_id": ids[key], "camera": key[0], "chip": key[1]}
+                                        for key, _ in new])
+    if old:
+        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("instrument_id")).values(
+            name=sa.bindparam("name"), parent_id=sa.bindparam("parent_id"), properties=sa.bindparam("properties")
+        ), [row for _, row in old])
+
+
+def _first_id(conn: sa.Connection, model: type, name: str) -> int | None:
+    """The id of the oldest `model` row called `name` (names may repeat: lcdb always takes the first)."""
+    return conn.execute(sa.select(sa.func.min(model.id)).where(model.name == name)).scalar_one()
+
+
+def _named_id(conn: sa.Connection, model: type, name: str, description: str) -> int:
+    """`_first_id`, inserting the row when there is none (callers hold the reference lock)."""
+    found = _first_id(conn, model, name)
+    if found is not None:
+        return found
+    return conn.execute(insert(model.__table__).values(name=name, description=description)
+                        .returning(model.__table__.c.id)).scalar_one()
 
 
 def _upsert_processing_groups(conn: sa.Connection) -> None:
-    for name, description in PHOTOMETRIC_SOURCES.items():
-        conn.execute(insert(PhotometricSource.__table__).values(name=name, description=description)
-                     .on_conflict_do_nothing(index_elements=["name"]))
-    for name, description in DETRENDING_METHODS.items():
-        conn.execute(insert(DetrendingMethod.__table__).values(name=name, description=description)
-                     .on_conflict_do_nothing(index_elements=["name"]))
+    sources = {name: _named_id(conn, PhotometricSource, name, text) for name, text in PHOTOMETRIC_SOURCES.items()}
+    methods = {name: _named_id(conn, DetrendingMethod, name, text) for name, text in DETRENDING_METHODS.items()}
     for source, method in PROCESSING_GROUPS:
-        ps = conn.execute(sa.select(PhotometricSource.id).where(PhotometricSource.name == source)).scalar_one()
-        dm = conn.execute(sa.select(DetrendingMethod.id).where(DetrendingMethod.name == method)).scalar_one()
         conn.execute(
             insert(ProcessingGroup.__table__)
             .values(name=f"{source}/{method}", description=f"{PHOTOMETRIC_SOURCES[source]}; "
-                    f"{DETRENDING_METHODS[method]}", photometric_source_id=ps, detrending_method_id=dm)
+                    f"{DETRENDING_METHODS[method]}", photometric_source_id=sources[source],
+                    detrending_method_id=methods[method])
             .on_conflict_do_nothing(index_elements=["photometric_source_id", "detrending_method_id"])
         )
 
@@ -114,26 +158,36 @@ def _upsert_processing_groups(conn: sa.Connection) -> None:
 def reference_ids(engine: sa.Engine, mission: MissionSpec) -> ReferenceIds:
     """The ids a region load refers to; `ReferenceDataMissing` when the reference rows are not there yet."""
     with engine.connect() as conn:
-        catalog_id = _catalog_id(conn, mission.catalog_name)
+        catalog_id = _catalog_id(conn, mission)
         if catalog_id is None:
             raise ReferenceDataMissing(
-                f"catalog {mission.catalog_name!r} is not in LightcurveDB: materialize the reference assets first"
+                f"catalog {mission.catalog_name!r} of mission {mission.mission_name!r} is not in LightcurveDB: "
+                "materialize the reference assets first"
             )
+        registry = DVOInstrument.__table__
         cameras = dict(conn.execute(
-            sa.select(Instrument.name, Instrument.id).where(Instrument.parent_id.is_(None))).all())
-        groups = tuple(conn.execute(
-            sa.select(ProcessingGroup.id)
-            .join(PhotometricSource, ProcessingGroup.photometric_source_id == PhotometricSource.id)
-            .join(DetrendingMethod, ProcessingGroup.detrending_method_id == DetrendingMethod.id)
-            .where(PhotometricSource.name == source, DetrendingMethod.name == method)
-        ).scalar_one() for source, method in PROCESSING_GROUPS)
+            sa.select(registry.c.camera, registry.c.instrument_id).where(registry.c.chip.is_(None))).all())
+        groups = tuple(_group_id(conn, source, method) for source, method in PROCESSING_GROUPS)
     return ReferenceIds(catalog_id, cameras, groups)
 
 
-def _catalog_id(conn: sa.Connection, catalog_name: str) -> int | None:
+def _group_id(conn: sa.Connection, source: str, method: str) -> int:
+    group = conn.execute(sa.select(ProcessingGroup.id).where(
+        ProcessingGroup.photometric_source_id == _first_id(conn, PhotometricSource, source),
+        ProcessingGroup.detrending_method_id == _first_id(conn, DetrendingMethod, method),
+    )).scalar_one_or_none()
+    if group is None:
+        raise ReferenceDataMissing(f"processing group {source}/{method} is not in LightcurveDB: "
+                                   "materialize the reference assets first")
+    return group
+
+
+def _catalog_id(conn: sa.Connection, mission: MissionSpec) -> int | None:
     try:
         return conn.execute(
-            sa.select(MissionCatalog.id).where(MissionCatalog.name == catalog_name)).scalar_one_or_none()
+            sa.select(MissionCatalog.id).join(Mission, MissionCatalog.host_mission_id == Mission.id)
+            .where(Mission.name == mission.mission_name, MissionCatalog.name == mission.catalog_name)
+        ).scalar_one_or_none()
     except sa.exc.ProgrammingError as exc:  # an empty database: no schema yet
         if not isinstance(exc.orig, psycopg.errors.UndefinedTable):
             raise

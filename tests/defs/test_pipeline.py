@@ -264,23 +264,29 @@ def test_sensor_adds_exactly_the_new_regions(tmp_path):
         assert not getattr(third, "run_requests", None)
 
 
+def _schedule_requests(instance, resources):
+    # Entered and left: the context's own instance (made from the ref on first use) sets Dagster's "current"
+    # defs-state storage until exit; left open, that reference outlives the instance and breaks the next
+    # Definitions built (after a garbage collection) -- see the `loaded` fixture.
+    with build_schedule_context(instance=instance, resources=resources) as context:
+        return changed_regions_schedule(context)
+
+
 def test_schedule_requests_only_changed_regions(loaded):
     instance, resources, root = loaded["instance"], loaded["resources"], loaded["root"]
-    context = build_schedule_context(instance=instance, resources=resources)
-    assert not isinstance(changed_regions_schedule(context), list), "nothing changed since the load"
+    assert not isinstance(_schedule_requests(instance, resources), list), "nothing changed since the load"
     region = loaded["regions"][-1]
     changed = (sorted((root / region).glob("*.cpm")) or sorted((root / region).glob("*.cpt")))[0]  # MEF: the .cpt
     later = time.time() + 10
     os.utime(changed, (later, later))
     instance.add_dynamic_partitions(dvo_regions.name, ["../etc"])  # a bad key must not stop the others
     try:
-        requests = changed_regions_schedule(build_schedule_context(instance=instance, resources=resources))
+        requests = _schedule_requests(instance, resources)
     finally:
         instance.delete_dynamic_partition(dvo_regions.name, "../etc")
     assert [r.partition_key for r in requests] == [region]
     assert materialize([dvo_region], partition_key=region, instance=instance, resources=resources).success
-    assert not isinstance(changed_regions_schedule(build_schedule_context(instance=instance, resources=resources)),
-                          list)
+    assert not isinstance(_schedule_requests(instance, resources), list)
 
 
 def _add_exposure(root, table_name: str, n_new: int = 5) -> tuple[int, dict[int, float]]:

@@ -36,6 +36,7 @@ class Factory:
         i = self.n()
         kw = {
             "name": f"mission{i}",
+            "description": f"test mission {i}",
             "time_unit": "day",
             "time_epoch": 2457000,
             "time_epoch_scale": "tdb",
@@ -48,6 +49,7 @@ class Factory:
     def catalog(self, **kw) -> MissionCatalog:
         kw.setdefault("host_mission", self.mission())
         kw.setdefault("name", f"catalog{self.n()}")
+        kw.setdefault("description", "test catalog")
         return self._add(MissionCatalog(**kw))
 
     def target(self, **kw) -> Target:
@@ -71,8 +73,9 @@ class Factory:
     def processing_group(self, **kw) -> ProcessingGroup:
         i = self.n()
         kw.setdefault("name", f"group{i}")
-        kw.setdefault("photometric_source", self._add(PhotometricSource(name=f"source{i}")))
-        kw.setdefault("detrending_method", self._add(DetrendingMethod(name=f"method{i}")))
+        kw.setdefault("description", "test processing group")
+        kw.setdefault("photometric_source", self._add(PhotometricSource(name=f"source{i}", description="test")))
+        kw.setdefault("detrending_method", self._add(DetrendingMethod(name=f"method{i}", description="test")))
         return self._add(ProcessingGroup(**kw))
 
     def dataset(self, **kw) -> DataSet:

@@ -160,7 +160,7 @@ def filled(engine):
         mission = Mission(name="TESS", description="Transiting Exoplanet Survey Satellite", time_unit="day",
                           time_epoch=2457000, time_epoch_scale="tdb", time_epoch_format="jd",
                           time_format_name="btjd")
-        tic = MissionCatalog(name="TIC", host_mission=mission)
+        tic = MissionCatalog(name="TIC", description="TESS Input Catalog", host_mission=mission)
         target = Target(name=12345678, catalog=tic)
         other = Target(id=67890, name=67890, catalog=tic)
         camera = Instrument(name="Camera 1")
@@ -172,10 +172,13 @@ def filled(engine):
                              filter_name="F555W", exposure_time=350.0)
         dvo = DVOObservation(instrument=camera, cadence_reference=np.arange(3), region="n0000",
                              catalog_table="n0000/0148", filter_name="g")
-        sap = ProcessingGroup(name="SAP", photometric_source=PhotometricSource(name="Aperture_2px"),
-                              detrending_method=DetrendingMethod(name="None"))
-        pdc = ProcessingGroup(name="PDC-SAP", photometric_source=sap.photometric_source,
-                              detrending_method=DetrendingMethod(name="PDC-SAP"))
+        # descriptions are required (NOT NULL), as in upstream LightcurveDB
+        aperture = PhotometricSource(name="Aperture_2px", description="2 pixel radius aperture")
+        sap = ProcessingGroup(name="SAP", description="Simple aperture photometry", photometric_source=aperture,
+                              detrending_method=DetrendingMethod(name="None", description="No detrending"))
+        pdc = ProcessingGroup(name="PDC-SAP", description="Aperture photometry, PDC detrended",
+                              photometric_source=aperture, detrending_method=DetrendingMethod(
+                                  name="PDC-SAP", description="Pre-search Data Conditioning"))
         session.add_all([
             DataSet(target=target, observation=tess, processing_group=sap, values=np.array([1.0, 2.0, 3.0, 4.0])),
             DataSet(target=target, observation=tess, processing_group=pdc, values=np.array([1.0, 1.0, 1.0, 1.0])),

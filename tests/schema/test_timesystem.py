@@ -78,8 +78,8 @@ def test_registration_is_idempotent_and_refuses_astropy_names():
 
 
 def test_register_mission_time_formats_from_the_database(session):
-    session.add(Mission(name="M1", time_unit="min", time_epoch=2451545, time_epoch_scale="tt",
-                        time_epoch_format="jd", time_format_name="lcdb_test_minutes"))
+    session.add(Mission(name="M1", description="minutes since J2000", time_unit="min", time_epoch=2451545,
+                        time_epoch_scale="tt", time_epoch_format="jd", time_format_name="lcdb_test_minutes"))
     session.flush()
     formats = register_mission_time_formats(session)
     assert "lcdb_test_minutes" in formats

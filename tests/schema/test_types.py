@@ -227,8 +227,8 @@ def test_observation_query_returns_numpy(session, make):
 
 
 def test_reading_without_make_engine_adapters_still_gives_numpy(database_url, engine):
-    """An engine made with plain create_engine (no numpy adapters): psycopg returns lists, the column types
-    still hand out numpy arrays of their dtype. (Writing numpy arrays needs the adapters: make_engine.)"""
+    """An engine made with plain create_engine (no numpy loaders on its connections): the column types still
+    hand out numpy arrays of their dtype (writing through such an engine: test_plain_engine.py)."""
     with sa.orm.Session(engine) as session:
         factory = Factory(session)
         qfa = factory.flags(observation=factory.observation(n=2), quality_flags=np.array([3, -1], np.int32))
